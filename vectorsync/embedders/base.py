@@ -1,0 +1,63 @@
+"""The one interface every embedder implements, whatever runs the model."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+
+class Tokenizer(Protocol):
+    """Splits text into the model's own tokens, so that chunks never exceed the model's limit."""
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character `(start, end)` of every content token of `text`, special tokens excluded."""
+        ...
+
+
+class Embedder(ABC):
+    """Turns texts into vectors, loading its model only when `encode` first needs it.
+
+    Chunking and fingerprinting use only `identity`, `tokenizer` and `max_tokens`, so a run with
+    nothing new to embed never pays for a model load (or an API call).
+    """
+
+    model_id: str
+
+    @property
+    @abstractmethod
+    def identity(self) -> str:
+        """Everything that changes the vectors (model, revision, dimensions, normalisation, precision)."""
+
+    @property
+    @abstractmethod
+    def dimensions(self) -> int:
+        """Length of each vector, read from the model or the provider, never typed by hand."""
+
+    @property
+    @abstractmethod
+    def max_tokens(self) -> int:
+        """The most content tokens one input may have."""
+
+    @property
+    @abstractmethod
+    def tokenizer(self) -> Tokenizer:
+        """The model's tokenizer (or a conservative estimate of it)."""
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model (or client) has been loaded; an unchanged re-run keeps this False."""
+        return False
+
+    @abstractmethod
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Embed `texts` into a float32 array of shape `(len(texts), dimensions)`."""
+
+    def count_tokens(self, text: str) -> int:
+        """Number of content tokens in `text`."""
+        return len(self.tokenizer.token_offsets(text))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model_id={self.model_id!r})"

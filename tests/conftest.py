@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from vectorsync.embedders.sentence_transformer import SentenceTransformerEmbedder  # noqa: E402
+from vectorsync.embedders.sentence_transformer import SentenceTransformerEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -50,7 +50,7 @@ def corpus(tmp_path: Path) -> Path:
     folder.mkdir()
     texts = {
         "bread.md": "# Sourdough\n\nSourdough bread rises with wild yeast and lactic acid bacteria kept in a starter.",
-        "space.md": "# Black holes\n\nA black hole is a region of spacetime where gravity is so strong nothing escapes.",
+        "space.md": "# Black holes\n\nA black hole is a region of spacetime where gravity lets nothing escape.",
         "bees.txt": "Honey bees live in colonies with one queen, thousands of workers and a few drones.",
         "chess.md": "# Chess openings\n\nThe Sicilian Defence answers 1.e4 with c5 and fights for the centre.",
     }

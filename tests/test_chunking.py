@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from vectorsync.chunking import Chunker
@@ -48,7 +50,7 @@ def test_changed_text_changes_only_affected_chunk_ids(embedder):
 def test_neighbouring_chunks_overlap(embedder):
     chunker = Chunker(embedder.tokenizer, 40, 10, embedder.identity)
     pieces = chunker.split(LONG)
-    shared = [set(a.split()[-5:]) & set(b.split()[:15]) for a, b in zip(pieces, pieces[1:], strict=False)]
+    shared = [set(a.split()[-5:]) & set(b.split()[:15]) for a, b in itertools.pairwise(pieces)]
     assert all(shared)
 
 

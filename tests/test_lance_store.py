@@ -63,7 +63,7 @@ def test_filter_narrows_results_to_matching_chunks(store):
 def test_filter_on_a_field_outside_the_index_is_rejected(store):
     store.upsert(make_chunks(2), unit_vectors(2), "m")
     store.ensure_index(IndexSpec("vector_index", 8, filter_fields=("source",)))
-    with pytest.raises(FilterError, match="metadata.type"):
+    with pytest.raises(FilterError, match=r"metadata\.type"):
         store.search(unit_vectors(1)[0], filter={"metadata.type": "md"})
 
 

@@ -36,8 +36,12 @@ def test_refresh_re_embeds_unchanged_chunks(tmp_path):
 
 
 def test_prune_removes_only_unseen_documents_under_the_runs_path():
-    stored = {"/docs/a.md": "/docs/a.md", "/docs/b.md": "/docs/b.md", "/other/c.md": "/other/c.md",
-              "/docs/bad.pdf": "/docs/bad.pdf"}
+    stored = {
+        "/docs/a.md": "/docs/a.md",
+        "/docs/b.md": "/docs/b.md",
+        "/other/c.md": "/other/c.md",
+        "/docs/bad.pdf": "/docs/bad.pdf",
+    }
     gone = documents_to_prune(stored, seen=["/docs/a.md"], under="/docs/", keep_sources=["/docs/bad.pdf"])
     assert gone == ["/docs/b.md"]
 
@@ -53,5 +57,5 @@ def test_batches_are_bounded_and_group_similar_lengths():
     chunks = [chunk("a", i, "w " * (i % 7 + 1)) for i in range(10)]
     groups = batches(chunks, 4)
     assert [len(g) for g in groups] == [4, 4, 2]
-    assert sum(groups, []) and {c.id for g in groups for c in g} == {c.id for c in chunks}
+    assert {c.id for g in groups for c in g} == {c.id for c in chunks}
     assert min(len(c.text) for c in groups[0]) >= max(len(c.text) for c in groups[-1])

@@ -56,6 +56,8 @@ def batches(chunks: Sequence[Chunk], size: int) -> list[list[Chunk]]:
 
 def covered_prefix(path: str) -> str:
     """The source-path prefix a run over `path` speaks for: pruning never reaches outside it."""
-    literal = path[: min((path.find(c) for c in "*?[" if c in path), default=len(path))] if glob.has_magic(path) else path
+    literal = (
+        path[: min((path.find(c) for c in "*?[" if c in path), default=len(path))] if glob.has_magic(path) else path
+    )
     resolved = Path(literal or ".").resolve()
     return resolved.as_posix() + ("/" if resolved.is_dir() else "")

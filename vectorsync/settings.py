@@ -65,8 +65,12 @@ class Settings(BaseSettings):
     )
     index_timeout_s: float = Field(300.0, gt=0, description="How long to wait for the index to be queryable.")
 
-    openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY", "VECTORSYNC_OPENAI_API_KEY"))
-    openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "VECTORSYNC_OPENAI_BASE_URL"))
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "VECTORSYNC_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "VECTORSYNC_OPENAI_BASE_URL")
+    )
 
     @field_validator("filter_fields", mode="before")
     @classmethod

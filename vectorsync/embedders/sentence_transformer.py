@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from vectorsync.embedders.base import Embedder, Tokenizer
+from vectorsync.embedders.base import Embedder
 from vectorsync.errors import EmbedderError
 
 if TYPE_CHECKING:

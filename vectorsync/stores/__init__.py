@@ -24,7 +24,8 @@ _shared: dict[str, VectorStore] = {}
 
 def shared_store(settings: Settings) -> VectorStore:
     """One open store per target per process, so tasks reuse connections instead of reconnecting."""
-    key = f"{settings.store_kind}|{settings.describe_store()}|{settings.mongodb_uri and settings.mongodb_uri.get_secret_value()}"
+    uri = settings.mongodb_uri.get_secret_value() if settings.mongodb_uri else ""
+    key = f"{settings.store_kind}|{settings.describe_store()}|{uri}"
     if key not in _shared:
         _shared[key] = open_store(settings)
     return _shared[key]

@@ -122,7 +122,7 @@ class VectorStore(ABC):
     def clear_dead_letters(self, sources: Iterable[str]) -> None:
         """Forget dead letters of sources that now went through cleanly."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op by default: the embedded store holds no connections
         """Release connections; the default store holds none."""
 
     def __enter__(self) -> VectorStore:

@@ -25,8 +25,14 @@ ANN_MIN_ROWS = 1_000
 _SQL_IN_SLICE = 500
 _LANCE_METRIC = {"cosine": "cosine", "dotProduct": "dot", "euclidean": "l2"}
 _DEAD_LETTER_SCHEMA = pa.schema(
-    [("key", pa.string()), ("source", pa.string()), ("location", pa.string()), ("document", pa.string()),
-     ("reason", pa.string()), ("recorded_at", pa.timestamp("us", tz="UTC"))]
+    [
+        ("key", pa.string()),
+        ("source", pa.string()),
+        ("location", pa.string()),
+        ("document", pa.string()),
+        ("reason", pa.string()),
+        ("recorded_at", pa.timestamp("us", tz="UTC")),
+    ]
 )
 
 
@@ -191,8 +197,14 @@ class LanceStore(VectorStore):
         now = datetime.now(UTC)
         rows = pa.Table.from_pylist(
             [
-                {"key": _letter_key(x), "source": x.source, "location": x.location, "document": x.document,
-                 "reason": x.reason, "recorded_at": now}
+                {
+                    "key": _letter_key(x),
+                    "source": x.source,
+                    "location": x.location,
+                    "document": x.document,
+                    "reason": x.reason,
+                    "recorded_at": now,
+                }
                 for x in {_letter_key(x): x for x in letters}.values()
             ],
             schema=_DEAD_LETTER_SCHEMA,

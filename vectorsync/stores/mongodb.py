@@ -1,0 +1,469 @@
+"""MongoDB Atlas Vector Search as the store: chunks as documents, a `vectorSearch` index, `$vectorSearch` queries.
+
+Works against Atlas and against `mongodb/mongodb-atlas-local`; a plain `mongod` stores chunks but cannot search.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+from bson.errors import InvalidDocument
+from pydantic import SecretStr
+from pymongo import MongoClient, UpdateOne
+from pymongo.collection import Collection
+from pymongo.errors import (
+    BulkWriteError,
+    CollectionInvalid,
+    ConfigurationError,
+    ConnectionFailure,
+    ExecutionTimeout,
+    OperationFailure,
+)
+from pymongo.operations import SearchIndexModel
+
+from vectorsync.errors import ConfigError, DimensionMismatch, IndexNotReady, StoreError, TransientError
+from vectorsync.filters import to_mongo
+from vectorsync.records import Chunk, Hit
+from vectorsync.redaction import redact
+from vectorsync.settings import Settings
+from vectorsync.stores.base import DeadLetter, IndexSpec, IndexStatus, VectorStore
+from vectorsync.stores.mongo_commands import (
+    VectorFormat,
+    batched,
+    bulk_write_failures,
+    chunk_document,
+    decode_vector,
+    definition_differences,
+    encode_vector,
+    filter_paths,
+    index_definition,
+    index_message,
+    upsert_operations,
+    vector_field_of,
+    vector_search_pipeline,
+)
+
+_IN_SLICE = 1000
+_NAMESPACE_NOT_FOUND = 26
+_SEARCH_NOT_ENABLED = 31082
+_FAILED_STATES = ("FAILED", "STALE")
+
+
+@contextmanager
+def mongo_errors(action: str, where: str, *secrets: str | None) -> Iterator[None]:
+    """Turn pymongo's errors into vectorsync's: lost connections and timeouts are transient, the rest a `StoreError`.
+
+    Messages name the action and the `db.collection`, with passwords and `secrets` redacted.
+    """
+    try:
+        yield
+    except (ConnectionFailure, ExecutionTimeout) as exc:
+        # ConnectionFailure covers AutoReconnect, NetworkTimeout and ServerSelectionTimeoutError.
+        raise TransientError(f"{action} on {where}: {redact(str(exc), *secrets)}") from exc
+    except OperationFailure as exc:
+        hint = ""
+        if exc.code == _SEARCH_NOT_ENABLED:
+            hint = "; vector search needs MongoDB Atlas or the mongodb/mongodb-atlas-local image"
+        raise StoreError(f"{action} on {where}: {redact(str(exc), *secrets)}{hint}") from exc
+    except ConfigurationError as exc:
+        raise ConfigError(f"MONGODB_URI for {where}: {redact(str(exc), *secrets)}") from exc
+    except InvalidDocument as exc:
+        raise StoreError(f"{action} on {where}: a value cannot be stored in BSON ({exc}); check the metadata") from exc
+
+
+def write_unordered(
+    collection: Collection[Any], operations: Sequence[UpdateOne], ids: Sequence[Any], action: str, *secrets: str | None
+) -> None:
+    """One unordered `bulk_write`; failed writes become a `StoreError` naming their ids and the server's reasons.
+
+    `ids[i]` names `operations[i]`. Unordered, so one bad document does not stop the others.
+    """
+    with mongo_errors(action, collection.full_name, *secrets):
+        try:
+            collection.bulk_write(list(operations), ordered=False)
+        except BulkWriteError as exc:
+            raise StoreError(
+                f"{action} on {collection.full_name} failed for {bulk_write_failures(exc.details, ids)} "
+                "(the other documents of the batch were written)"
+            ) from exc
+
+
+class MongoStore(VectorStore):
+    """Chunks in one MongoDB collection, searched through an Atlas `vectorSearch` index.
+
+    >>> store = MongoStore("mongodb+srv://user:pass@cluster.example.net", "vectorsync", "chunks")
+    >>> store.ensure_index(IndexSpec("vector_index", dimensions=384, filter_fields=("source",)))
+    """
+
+    kind = "mongodb"
+
+    def __init__(
+        self,
+        uri: str | SecretStr,
+        database: str,
+        collection: str,
+        *,
+        vector_field: str = "embedding",
+        vector_format: VectorFormat = "float32",
+        index_name: str = "vector_index",
+        write_batch: int = 500,
+        client: MongoClient[dict[str, Any]] | None = None,
+    ) -> None:
+        if write_batch < 1:
+            raise ConfigError(f"write_batch must be at least 1, got {write_batch}")
+        self._uri = uri if isinstance(uri, SecretStr) else SecretStr(uri)
+        self._secrets = _uri_secrets(self._uri.get_secret_value())
+        self.database = database
+        self.vector_field = vector_field
+        self.vector_format = vector_format
+        self.index_name = index_name
+        self.write_batch = write_batch
+        self._where = f"{database}.{collection}"
+        self._owns_client = client is None
+        if client is None:
+            try:
+                # connect=False: the first operation connects, so a store built before a fork still works after it.
+                client = MongoClient(self._uri.get_secret_value(), appname="vectorsync", connect=False)
+            except (ConfigurationError, ValueError) as exc:
+                raise ConfigError(
+                    f"MONGODB_URI is not a valid connection string: {redact(str(exc), *self._secrets)}"
+                ) from exc
+        self._client = client
+        self.collection: Collection[dict[str, Any]] = client[database][collection]
+        self._filter_fields: tuple[str, ...] | None = None
+        self._dimensions: int | None = None
+        self._document_index = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: MongoClient[dict[str, Any]] | None = None) -> MongoStore:
+        """The store that `settings` describe (`MONGODB_URI`, database, collection, vector format, index name)."""
+        if settings.mongodb_uri is None:
+            raise ConfigError("MONGODB_URI is not set: the MongoDB store needs a connection string")
+        return cls(
+            settings.mongodb_uri,
+            settings.mongodb_database,
+            settings.mongodb_collection,
+            vector_format=settings.vector_format,
+            index_name=settings.index_name,
+            client=client,
+        )
+
+    def with_collection(self, collection: str) -> MongoStore:
+        """A store on another collection of the same database, sharing this store's connection."""
+        return MongoStore(
+            self._uri,
+            self.database,
+            collection,
+            vector_field=self.vector_field,
+            vector_format=self.vector_format,
+            index_name=self.index_name,
+            write_batch=self.write_batch,
+            client=self._client,
+        )
+
+    def describe(self) -> str:
+        return f"mongodb {redact(self._uri.get_secret_value(), *self._secrets)} {self._where}"
+
+    def __repr__(self) -> str:
+        return f"MongoStore({self.describe()!r})"
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, model: str) -> int:
+        if not chunks:
+            return 0
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(chunks) != len(vectors):
+            raise StoreError(f"{len(chunks)} chunks but vectors of shape {vectors.shape} in one write to {self._where}")
+        if not np.isfinite(vectors).all():
+            bad = [c.id for c, v in zip(chunks, vectors, strict=True) if not np.isfinite(v).all()]
+            raise StoreError(f"vectors of chunks {bad[:5]} hold NaN or infinity; nothing was written to {self._where}")
+        self._check_dimensions(int(vectors.shape[1]), model)
+        self._ensure_document_index()
+        now = datetime.now(UTC)
+        for batch in batched(range(len(chunks)), self.write_batch):
+            docs = [
+                chunk_document(
+                    chunks[i],
+                    vectors[i],
+                    model=model,
+                    updated_at=now,
+                    vector_field=self.vector_field,
+                    vector_format=self.vector_format,
+                )
+                for i in batch
+            ]
+            write_unordered(
+                self.collection, upsert_operations(docs), [d["_id"] for d in docs], "upsert", *self._secrets
+            )
+        self._dimensions = int(vectors.shape[1])
+        return len(chunks)
+
+    def fingerprints(self, documents: Iterable[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for batch in batched(list(dict.fromkeys(documents)), _IN_SLICE):
+            with self._errors("read fingerprints"):
+                for doc in self.collection.find({"document": {"$in": list(batch)}}, {"fingerprint": 1}):
+                    found[doc["_id"]] = doc["fingerprint"]
+        return found
+
+    def documents(self) -> dict[str, str]:
+        pipeline = [{"$group": {"_id": "$document", "source": {"$first": "$source"}}}]
+        with self._errors("list documents"):
+            return {doc["_id"]: doc["source"] for doc in self.collection.aggregate(pipeline, allowDiskUse=True)}
+
+    def delete_chunks(self, ids: Iterable[str]) -> int:
+        return self._delete_in(self.collection, "_id", ids)
+
+    def delete_documents(self, documents: Iterable[str]) -> int:
+        return self._delete_in(self.collection, "document", documents)
+
+    def count(self) -> int:
+        with self._errors("count chunks"):
+            return self.collection.estimated_document_count()
+
+    def stored_dimensions(self) -> int | None:
+        with self._errors("read dimensions"):
+            doc = self.collection.find_one({"dimensions": {"$exists": True}}, {"dimensions": 1})
+        return int(doc["dimensions"]) if doc else None
+
+    def stored_models(self) -> set[str]:
+        with self._errors("list models"):
+            return {m for m in self.collection.distinct("embedding_model") if m is not None}
+
+    def get_vector(self, chunk_id: str) -> np.ndarray | None:
+        with self._errors("read a vector"):
+            doc = self.collection.find_one({"_id": chunk_id}, {self.vector_field: 1, "dimensions": 1})
+        if doc is None or self.vector_field not in doc:
+            return None
+        return decode_vector(doc[self.vector_field], doc.get("dimensions"))
+
+    def ensure_index(
+        self, spec: IndexSpec, timeout_s: float = 300.0, update: bool = False, model: str | None = None
+    ) -> IndexStatus:
+        """Create the index, or check an existing one, then wait until it is queryable.
+
+        An existing index with another definition is an error unless `update` is set, which rebuilds it;
+        `model` names the embedder in the dimension-mismatch message.
+        """
+        wanted = index_definition(spec, self.vector_field, self.vector_format)
+        info = self._index_info(spec.name)
+        if info is None:
+            self._create_collection()
+            with self._errors(f"create index '{spec.name}'"):
+                self.collection.create_search_index(
+                    SearchIndexModel(definition=wanted, name=spec.name, type="vectorSearch")
+                )
+        else:
+            if info.get("type", "vectorSearch") != "vectorSearch":
+                raise StoreError(
+                    f"index '{spec.name}' on {self._where} is a {info.get('type')} index, not vectorSearch; "
+                    "choose another index_name"
+                )
+            differences = definition_differences(info.get("latestDefinition", {}), wanted)
+            if differences and not update:
+                raise self._mismatch(spec, info.get("latestDefinition", {}), differences, model)
+            if differences:
+                with self._errors(f"update index '{spec.name}'"):
+                    self.collection.update_search_index(spec.name, wanted)
+        self._filter_fields = tuple(spec.filter_fields)
+        return self._wait_until_queryable(spec.name, wanted, timeout_s)
+
+    def index_status(self, name: str) -> IndexStatus:
+        return _status(name, self._index_info(name))
+
+    def search(
+        self,
+        vector: np.ndarray,
+        k: int = 5,
+        filter: dict[str, Any] | None = None,
+        num_candidates: int | None = None,
+        exact: bool = False,
+    ) -> list[Hit]:
+        pipeline = vector_search_pipeline(
+            encode_vector(vector, self.vector_format),
+            index=self.index_name,
+            path=self.vector_field,
+            k=k,
+            filter=to_mongo(filter, self._allowed_filter_fields()) if filter else None,
+            num_candidates=num_candidates,
+            exact=exact,
+        )
+        with self._errors("search"):
+            docs = list(self.collection.aggregate(pipeline))
+        return [
+            Hit(
+                id=str(doc["_id"]),
+                score=float(doc["score"]),
+                text=doc.get("text", ""),
+                source=doc.get("source", ""),
+                document=doc.get("document", ""),
+                chunk_index=int(doc.get("chunk_index", 0)),
+                metadata=dict(doc.get("metadata") or {}),
+            )
+            for doc in docs
+        ]
+
+    def add_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        if not letters:
+            return
+        now = datetime.now(UTC)
+        latest = {_letter_key(x): x for x in letters}
+        operations = [
+            UpdateOne(
+                {"_id": key},
+                {
+                    "$set": {
+                        "source": x.source,
+                        "location": x.location,
+                        "document": x.document,
+                        "reason": x.reason,
+                        "recorded_at": now,
+                    }
+                },
+                upsert=True,
+            )
+            for key, x in latest.items()
+        ]
+        write_unordered(self._dead_letter_collection(), operations, list(latest), "record dead letters", *self._secrets)
+
+    def dead_letters(self) -> list[DeadLetter]:
+        with self._errors("read dead letters"):
+            docs = list(self._dead_letter_collection().find({}, sort=[("source", 1), ("location", 1)]))
+        return [DeadLetter(d["source"], d["reason"], d.get("location"), d.get("document")) for d in docs]
+
+    def clear_dead_letters(self, sources: Iterable[str]) -> None:
+        self._delete_in(self._dead_letter_collection(), "source", sources)
+
+    def _errors(self, action: str) -> AbstractContextManager[None]:
+        return mongo_errors(action, self._where, *self._secrets)
+
+    def _delete_in(self, collection: Collection[Any], field: str, values: Iterable[str]) -> int:
+        removed = 0
+        for batch in batched(list(dict.fromkeys(values)), _IN_SLICE):
+            with self._errors(f"delete by {field}"):
+                removed += collection.delete_many({field: {"$in": list(batch)}}).deleted_count
+        return removed
+
+    def _dead_letter_collection(self) -> Collection[dict[str, Any]]:
+        return self.collection.database[f"{self.collection.name}_dead_letters"]
+
+    def _check_dimensions(self, dimensions: int, model: str) -> None:
+        if self._dimensions is None:
+            self._dimensions = self.stored_dimensions()
+        if self._dimensions is not None and self._dimensions != dimensions:
+            raise DimensionMismatch(
+                f"{self._where} holds {self._dimensions}-dimension vectors but model '{model}' produces {dimensions}; "
+                "use another collection, or delete the old vectors"
+            )
+
+    def _ensure_document_index(self) -> None:
+        """A plain index on `document`, which fingerprint look-ups and document deletes filter on."""
+        if not self._document_index:
+            with self._errors("create the document index"):
+                self.collection.create_index("document")
+            self._document_index = True
+
+    def _create_collection(self) -> None:
+        """Atlas creates search indexes on existing collections only."""
+        with self._errors("create collection"):
+            try:
+                self.collection.database.create_collection(self.collection.name)
+            except CollectionInvalid:
+                return  # it exists already
+
+    def _index_info(self, name: str) -> Mapping[str, Any] | None:
+        with self._errors(f"read index '{name}'"):
+            try:
+                found = list(self.collection.list_search_indexes(name))
+            except OperationFailure as exc:
+                if exc.code == _NAMESPACE_NOT_FOUND:
+                    return None  # no collection yet, so no index either
+                raise
+        return found[0] if found else None
+
+    def _allowed_filter_fields(self) -> tuple[str, ...]:
+        if self._filter_fields is None:
+            info = self._index_info(self.index_name)
+            self._filter_fields = filter_paths(info.get("latestDefinition", {})) if info else ()
+        return self._filter_fields
+
+    def _mismatch(
+        self, spec: IndexSpec, current: Mapping[str, Any], differences: list[str], model: str | None
+    ) -> Exception:
+        dims = vector_field_of(current).get("numDimensions")
+        if dims != spec.dimensions:
+            named = f"the model '{model}'" if model else "the model"
+            return DimensionMismatch(
+                f"index '{spec.name}' on {self._where} has numDimensions {dims} but {named} produces "
+                f"{spec.dimensions}; run with --update-index to rebuild it, or choose the matching model"
+            )
+        return StoreError(
+            f"index '{spec.name}' on {self._where} differs from the one wanted ({'; '.join(differences)}); "
+            "run with --update-index to rebuild it"
+        )
+
+    def _wait_until_queryable(self, name: str, wanted: Mapping[str, Any], timeout_s: float) -> IndexStatus:
+        """Poll `$listSearchIndexes` with backoff until the index serves the wanted definition."""
+        deadline = time.monotonic() + timeout_s
+        delay = 0.5
+        while True:
+            info = self._index_info(name)
+            status = _status(name, info)
+            if status.state in _FAILED_STATES:
+                message = index_message(info or {})
+                detail = f": {message}" if message else ""
+                raise IndexNotReady(f"index '{name}' on {self._where} is {status.state}{detail}")
+            if info is not None and _serves(info, wanted):
+                return status
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise IndexNotReady(f"index '{name}' on {self._where} still {status.state} after {timeout_s:g} s")
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 10.0)
+
+
+def _serves(info: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """Whether the index is READY, queryable, on the wanted definition, with no newer version still building."""
+    building = any(host.get("stagedIndex") for host in info.get("statusDetail", ()))
+    return (
+        info.get("status") == "READY"
+        and bool(info.get("queryable"))
+        and not building
+        and not definition_differences(info.get("latestDefinition", {}), wanted)
+    )
+
+
+def _status(name: str, info: Mapping[str, Any] | None) -> IndexStatus:
+    if info is None:
+        return IndexStatus(name=name, state="ABSENT", queryable=False)
+    definition = dict(info.get("latestDefinition", {}))
+    return IndexStatus(
+        name=name,
+        state=str(info.get("status", "UNKNOWN")),
+        queryable=bool(info.get("queryable")),
+        dimensions=vector_field_of(definition).get("numDimensions"),
+        definition=definition,
+    )
+
+
+def _uri_secrets(uri: str) -> tuple[str, ...]:
+    """The password of a connection string, as written and percent-decoded, so that both forms get redacted."""
+    try:
+        password = urlsplit(uri).password
+    except ValueError:
+        return ()
+    return tuple(dict.fromkeys((password, unquote(password)))) if password else ()
+
+
+def _letter_key(letter: DeadLetter) -> str:
+    return json.dumps([letter.source, letter.location])

@@ -1,0 +1,37 @@
+"""`vectorsync info`: what the store holds, for people (a table) and scripts (`--json`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from vectorsync.cli.console import fail
+from vectorsync.cli.run import show_table
+from vectorsync.errors import VectorsyncError
+
+
+def info(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
+    """Store, model, dimensions, chunk and source counts, index state."""
+    from vectorsync.settings import Settings
+    from vectorsync.stores import open_store
+
+    try:
+        settings = Settings()
+        with open_store(settings) as store:
+            documents = store.documents()
+            data: dict[str, Any] = {
+                "store": store.describe(),
+                "model": settings.model_name,
+                "embedder": settings.embedder,
+                "stored_models": sorted(store.stored_models()),
+                "dimensions": store.stored_dimensions(),
+                "chunks": store.count(),
+                "documents": len(documents),
+                "sources": len(set(documents.values())),
+                "index": store.index_status(settings.index_name).state,
+                "dead_letters": len(store.dead_letters()),
+            }
+    except VectorsyncError as exc:
+        fail(exc)
+    show_table(data, as_json, "vectorsync")

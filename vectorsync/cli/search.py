@@ -1,0 +1,45 @@
+"""`vectorsync search TEXT`: the closest chunks by meaning, with scores and an optional filter."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from vectorsync.cli.console import fail, out
+from vectorsync.errors import VectorsyncError
+
+
+def search(
+    text: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    k: Annotated[int, typer.Option("-k", help="How many hits.")] = 5,
+    filter: Annotated[
+        str | None, typer.Option("--filter", help='A $vectorSearch filter, e.g. \'{"metadata.type": "md"}\'.')
+    ] = None,
+    exact: Annotated[bool, typer.Option("--exact", help="Exact search instead of the ANN index.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
+) -> None:
+    """Search the store by meaning."""
+    from vectorsync.embedders import build_embedder
+    from vectorsync.filters import parse_filter_json
+    from vectorsync.search import search_text
+    from vectorsync.settings import Settings
+    from vectorsync.stores import open_store
+
+    try:
+        settings = Settings()
+        where = parse_filter_json(filter) if filter else None
+        with open_store(settings) as store:
+            hits = search_text(store, build_embedder(settings), text, k=k, filter=where, exact=exact)
+    except VectorsyncError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps([asdict(hit) for hit in hits], default=str))
+        return
+    table = Table("score", "source", "text", title=f"Top {len(hits)} for {text!r}")
+    for hit in hits:
+        table.add_row(f"{hit.score:.3f}", hit.document.rsplit("/", 1)[-1], hit.text[:200].replace("\n", " "))
+    out.print(table)

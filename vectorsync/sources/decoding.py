@@ -1,0 +1,90 @@
+"""Bytes to clean text: guess the encoding, recognise binary files, remove control characters."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+log = logging.getLogger("vectorsync.sources")
+
+_HEAD_BYTES = 8192
+_BLOCK_BYTES = 1 << 16
+# Terminal colour codes, then control characters other than tab, newline and carriage return: C0, DEL and C1.
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Vertical tab and form feed separate lines and pages: they become newlines, so words either side stay apart.
+_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
+# Above this share of control characters in the first 8 KiB, a file is binary, not text with stray bytes.
+_BINARY_SHARE = 0.10
+# UTF-32 before UTF-16: the UTF-32-LE mark starts with the UTF-16-LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Tried in order without a byte-order mark; latin-1 decodes any bytes, so it ends the list.
+_FALLBACKS = ("utf-8", "cp1252", "latin-1")
+
+
+def detect_encoding(path: Path) -> str | None:
+    """The encoding that decodes the whole of `path`, or None when its content is binary.
+
+    A byte-order mark decides; otherwise UTF-8, then cp1252, then latin-1. Reads the file in blocks.
+    """
+    with path.open("rb") as stream:
+        head = stream.read(_HEAD_BYTES)
+    bom = next((name for mark, name in _BOMS if head.startswith(mark)), None)
+    candidates = [bom] if bom else [name for name in _FALLBACKS if _decodes(name, [head], final=False)]
+    sample = codecs.getincrementaldecoder(candidates[0])(errors="replace").decode(head)
+    if sample and len(_CONTROL.findall(sample)) / len(sample) > _BINARY_SHARE:
+        return None
+    if bom:
+        return bom
+    return next(name for name in candidates if name == "latin-1" or _decodes_file(path, name))
+
+
+def open_text(path: Path, encoding: str, newline: str | None = None) -> TextIO:
+    """`path` opened for reading text in `encoding`; bytes that changed since detection become U+FFFD."""
+    return path.open("r", encoding=encoding, errors="replace", newline=newline)
+
+
+class ControlStripper:
+    """Removes control characters and terminal colour codes, and counts them, so a loader warns once per file.
+
+    Tab and newline stay; vertical tab and form feed become newlines.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.removed = 0
+
+    def __call__(self, text: str) -> str:
+        cleaned, count = _CONTROL.subn("", text.translate(_BREAKS))
+        self.removed += count
+        return cleaned
+
+    def warn(self) -> None:
+        """Log how many control characters were removed from the file, if any."""
+        if self.removed:
+            log.warning("%s: removed %d control characters", self.source, self.removed)
+
+
+def _decodes(encoding: str, blocks: Iterable[bytes], *, final: bool) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        for block in blocks:
+            decoder.decode(block)
+        decoder.decode(b"", final=final)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decodes_file(path: Path, encoding: str) -> bool:
+    with path.open("rb") as stream:
+        return _decodes(encoding, iter(lambda: stream.read(_BLOCK_BYTES), b""), final=True)

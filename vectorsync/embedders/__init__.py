@@ -7,7 +7,7 @@ import threading
 from vectorsync.embedders.base import Embedder, Tokenizer
 from vectorsync.settings import Settings
 
-__all__ = ["Embedder", "Tokenizer", "build_embedder", "shared_embedder"]
+__all__ = ["Embedder", "Tokenizer", "build_embedder", "register_embedder", "shared_embedder"]
 
 _shared: dict[tuple[object, ...], Embedder] = {}
 _shared_lock = threading.Lock()
@@ -38,7 +38,21 @@ def build_embedder(settings: Settings) -> Embedder:
 
 def shared_embedder(settings: Settings) -> Embedder:
     """One embedder per configuration per process, so a model is loaded once and reused by every task."""
-    key = (
+    key = _key(settings)
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = build_embedder(settings)
+        return _shared[key]
+
+
+def register_embedder(settings: Settings, embedder: Embedder) -> None:
+    """Make `embedder` the one every task uses for `settings` (an instance built by hand, e.g. in a notebook)."""
+    with _shared_lock:
+        _shared[_key(settings)] = embedder
+
+
+def _key(settings: Settings) -> tuple[object, ...]:
+    return (
         settings.embedder,
         settings.model_name,
         settings.device,
@@ -49,7 +63,3 @@ def shared_embedder(settings: Settings) -> Embedder:
         settings.openai_base_url,
         settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
     )
-    with _shared_lock:
-        if key not in _shared:
-            _shared[key] = build_embedder(settings)
-        return _shared[key]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from vectorsync.settings import Settings
 from vectorsync.stores.base import DeadLetter, IndexSpec, IndexStatus, VectorStore
 
-__all__ = ["DeadLetter", "IndexSpec", "IndexStatus", "VectorStore", "open_store"]
+__all__ = ["DeadLetter", "IndexSpec", "IndexStatus", "VectorStore", "open_store", "register_store", "shared_store"]
 
 
 def open_store(settings: Settings) -> VectorStore:
@@ -24,8 +24,17 @@ _shared: dict[str, VectorStore] = {}
 
 def shared_store(settings: Settings) -> VectorStore:
     """One open store per target per process, so tasks reuse connections instead of reconnecting."""
-    uri = settings.mongodb_uri.get_secret_value() if settings.mongodb_uri else ""
-    key = f"{settings.store_kind}|{settings.describe_store()}|{uri}"
+    key = _key(settings)
     if key not in _shared:
         _shared[key] = open_store(settings)
     return _shared[key]
+
+
+def register_store(settings: Settings, store: VectorStore) -> None:
+    """Make `store` the one every task uses for `settings` (an instance built by hand)."""
+    _shared[_key(settings)] = store
+
+
+def _key(settings: Settings) -> str:
+    uri = settings.mongodb_uri.get_secret_value() if settings.mongodb_uri else ""
+    return f"{settings.store_kind}|{settings.describe_store()}|{uri}"

@@ -6,19 +6,12 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.retrying import BACKOFF, JITTER, retry_transient
-from vectorsync.chunking import Chunker
+from vectorsync.chunking import chunker_for
 from vectorsync.embedders import shared_embedder
 from vectorsync.planning import SyncPlan, plan_sync
 from vectorsync.records import Chunk, Record
 from vectorsync.settings import Settings
 from vectorsync.stores import shared_store
-
-
-def make_chunker(settings: Settings) -> Chunker:
-    """The chunker for the configured embedder: its tokenizer, its limit, its identity."""
-    embedder = shared_embedder(settings)
-    limit = min(settings.chunk_tokens or embedder.max_tokens, embedder.max_tokens)
-    return Chunker(embedder.tokenizer, limit, min(settings.chunk_overlap, limit // 2 - 1), embedder.identity)
 
 
 @task(
@@ -34,7 +27,7 @@ def plan_chunks(
     records: list[Record], settings: Settings, refresh: bool = False, label: str = "documents"
 ) -> tuple[list[Chunk], SyncPlan]:
     """All chunks of `records`, and the plan: which need embedding, which stored chunks went stale."""
-    chunker = make_chunker(settings)
+    chunker = chunker_for(shared_embedder(settings), settings.chunk_tokens, settings.chunk_overlap)
     chunks = [chunk for record in records for chunk in chunker.chunk(record)]
     plan = plan_sync(chunks, shared_store(settings), refresh=refresh)
     get_run_logger().info(

@@ -19,7 +19,7 @@ class BatchProgress:
         self.label = label
         self._artifact: UUID | None = None
         if total_chunks:
-            self._artifact = create_progress_artifact(
+            self._artifact = create_progress_artifact(  # type: ignore[assignment]  # sync in a sync flow
                 progress=0.0, key="embedding-progress", description=f"Chunks embedded of {total_chunks}"
             )
             progress.report(label, 0, total_chunks)

@@ -11,16 +11,16 @@ from vectorsync.embedding import EmbeddedBatch
 from vectorsync.settings import Settings
 from vectorsync.stores import DeadLetter, shared_store
 
-_STORE_TASK = dict(
+
+@task(
+    name="write-batch",
+    task_run_name="write-batch-{number}-of-{total}",
     retries=3,
     retry_delay_seconds=BACKOFF,
     retry_jitter_factor=JITTER,
     retry_condition_fn=retry_transient,
     cache_policy=NO_CACHE,
 )
-
-
-@task(name="write-batch", task_run_name="write-batch-{number}-of-{total}", **_STORE_TASK)
 def write_batch(batch: EmbeddedBatch, settings: Settings, number: int = 1, total: int = 1) -> int:
     """Upsert a batch's chunks and vectors, keyed by chunk id, so a repeated write changes nothing."""
     written = shared_store(settings).upsert(batch.chunks, batch.vectors, shared_embedder(settings).identity)
@@ -28,7 +28,14 @@ def write_batch(batch: EmbeddedBatch, settings: Settings, number: int = 1, total
     return written
 
 
-@task(name="delete-stale-chunks", **_STORE_TASK)
+@task(
+    name="delete-stale-chunks",
+    retries=3,
+    retry_delay_seconds=BACKOFF,
+    retry_jitter_factor=JITTER,
+    retry_condition_fn=retry_transient,
+    cache_policy=NO_CACHE,
+)
 def delete_stale_chunks(ids: list[str], settings: Settings) -> int:
     """Remove chunks of changed documents that the new version no longer has."""
     removed = shared_store(settings).delete_chunks(ids) if ids else 0
@@ -37,7 +44,14 @@ def delete_stale_chunks(ids: list[str], settings: Settings) -> int:
     return removed
 
 
-@task(name="prune-documents", **_STORE_TASK)
+@task(
+    name="prune-documents",
+    retries=3,
+    retry_delay_seconds=BACKOFF,
+    retry_jitter_factor=JITTER,
+    retry_condition_fn=retry_transient,
+    cache_policy=NO_CACHE,
+)
 def prune_documents(documents: list[str], settings: Settings) -> int:
     """Remove every chunk of documents that disappeared from the source (sync mode)."""
     removed = shared_store(settings).delete_documents(documents) if documents else 0
@@ -45,7 +59,14 @@ def prune_documents(documents: list[str], settings: Settings) -> int:
     return removed
 
 
-@task(name="record-dead-letters", **_STORE_TASK)
+@task(
+    name="record-dead-letters",
+    retries=3,
+    retry_delay_seconds=BACKOFF,
+    retry_jitter_factor=JITTER,
+    retry_condition_fn=retry_transient,
+    cache_policy=NO_CACHE,
+)
 def record_dead_letters(letters: list[DeadLetter], clean_sources: list[str], settings: Settings) -> None:
     """Keep this run's dead letters next to the vectors and forget those of sources that now went through."""
     store = shared_store(settings)

@@ -117,4 +117,4 @@ def test_killed_run_resumes_to_exact_counts_with_no_duplicates(tmp_path, data_di
     with open_store(settings) as store:
         ids = list(store.fingerprints(store.documents()))
         assert store.count() == len(ids) == summary["chunks"] == 60
-    assert 0 < summary["unchanged"] and summary["embedded"] + summary["unchanged"] == 60
+    assert summary["unchanged"] > 0 and summary["embedded"] + summary["unchanged"] == 60

@@ -9,9 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from vectorsync.embedders.base import Tokenizer
+from vectorsync.embedders.base import Embedder, Tokenizer
 from vectorsync.errors import ConfigError
 from vectorsync.records import Chunk, Record, chunk_id, fingerprint
+
+
+def chunker_for(embedder: Embedder, chunk_tokens: int | None = None, overlap: int = 32) -> Chunker:
+    """The chunker for `embedder`: its tokenizer, at most its limit, its identity in every fingerprint."""
+    limit = min(chunk_tokens or embedder.max_tokens, embedder.max_tokens)
+    return Chunker(embedder.tokenizer, limit, min(overlap, limit // 2 - 1), embedder.identity)
+
 
 # A boundary is only worth taking when it keeps at least this share of the window.
 _MIN_FILL = 0.6

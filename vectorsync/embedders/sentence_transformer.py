@@ -110,7 +110,7 @@ class SentenceTransformerEmbedder(Embedder):
         if self.truncate_dim:
             return self.truncate_dim
         native = _dimensions_from_modules(self._json("modules.json"), self._json)
-        return native if native else self._load().get_embedding_dimension()
+        return native or int(self._load().get_embedding_dimension() or 0)
 
     def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         if not texts:

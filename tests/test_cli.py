@@ -36,7 +36,9 @@ def test_search_ranks_the_relevant_document_first_and_a_filter_narrows(data_dir,
     hits = json.loads(runner.invoke(app, ["search", "insects that make honey", "-k", "4", "--json"]).stdout)
     assert hits[0]["source"].endswith("bees.txt") and hits[0]["score"] > hits[-1]["score"]
     only_md = json.loads(
-        runner.invoke(app, ["search", "insects that make honey", "--filter", '{"metadata.type": "md"}', "--json"]).stdout
+        runner.invoke(
+            app, ["search", "insects that make honey", "--filter", '{"metadata.type": "md"}', "--json"]
+        ).stdout
     )
     assert len(only_md) == 3 and all(h["source"].endswith(".md") for h in only_md)
 

@@ -11,10 +11,12 @@ import sys
 import time
 
 from prefect import flow, get_run_logger
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks.embedding import embed_batch
 from tasks.indexing import check_target_dimensions, ensure_vector_index
 from tasks.loading import load_documents
+from tasks.locking import exclusive_target
 from tasks.planning import plan_chunks
 from tasks.reporting import BatchProgress, publish_summary
 from tasks.smoke import smoke_test
@@ -22,13 +24,18 @@ from tasks.writing import delete_stale_chunks, prune_documents, record_dead_lett
 from vectorsync.embedders import shared_embedder
 from vectorsync.errors import IncompleteRun
 from vectorsync.jobs import EmbedNewData
-from vectorsync.locking import target_lock
 from vectorsync.planning import batches, covered_prefix, documents_to_prune
 from vectorsync.stores import DeadLetter, shared_store
 from vectorsync.summary import RunSummary
 
 
-@flow(name="embed-new-data", description="Embed new files into the vector store, then index and smoke-test it.")
+@flow(
+    name="embed-new-data",
+    description="Embed new files into the vector store, then index and smoke-test it.",
+    # Two threads: one batch embeds while the one before it is written. Under a DaskTaskRunner the
+    # batches spread over the cluster's workers instead (docs/deployments.md, "Scale out").
+    task_runner=ThreadPoolTaskRunner(max_workers=2),
+)
 def embed_new_data(job: EmbedNewData | None = None) -> dict:
     """Bring the store in line with the files under `job.path`; returns the run summary as JSON."""
     job = job or EmbedNewData()
@@ -38,7 +45,8 @@ def embed_new_data(job: EmbedNewData | None = None) -> dict:
     summary = RunSummary(target=settings.describe_store(), model=settings.model_name)
     logger.info("embedding %s into %s with %s", job.path, summary.target, summary.model)
 
-    with target_lock(settings.data_dir / "locks", summary.target):
+    loaded_before = shared_embedder(settings).loaded
+    with exclusive_target(settings):
         check_target_dimensions(settings)
         loaded = load_documents(job.path, job.load_options())
         chunks, plan = plan_chunks(loaded.records, settings, refresh=job.refresh)
@@ -47,11 +55,12 @@ def embed_new_data(job: EmbedNewData | None = None) -> dict:
 
         work = batches(plan.to_embed, settings.task_batch_size)
         bar = BatchProgress(len(plan.to_embed))
-        writes = []
+        embedding, writes = [], []
         for number, batch in enumerate(work, 1):
-            embedded = embed_batch(batch, settings, number, len(work))
-            writes.append(write_batch.submit(embedded, settings, number, len(work)))
-            summary.dead_letters.extend(embedded.dead_letters)
+            embedding.append(embed_batch.submit(batch, settings, number, len(work)))
+            writes.append(write_batch.submit(embedding[-1], settings, number, len(work)))
+        for batch, embedded in zip(work, embedding, strict=True):
+            summary.dead_letters.extend(embedded.result().dead_letters)
             bar.advance(len(batch))
         summary.embedded = sum(write.result() for write in writes)
 
@@ -76,7 +85,7 @@ def embed_new_data(job: EmbedNewData | None = None) -> dict:
             smoke_test(settings, job.query, written[0], k=job.top_k)
 
     summary.dead_lettered = len(summary.dead_letters)
-    summary.model_loaded = shared_embedder(settings).loaded
+    summary.model_loaded = shared_embedder(settings).loaded and not loaded_before
     summary.seconds = time.perf_counter() - started
     summary.completed = not (job.strict and (summary.skips or summary.dead_letters))
     publish_summary(summary)

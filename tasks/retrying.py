@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from prefect import get_run_logger
+from prefect.exceptions import MissingContextError
 from prefect.tasks import exponential_backoff
 
 from vectorsync.errors import TransientError, VectorsyncError
-
-log = logging.getLogger("vectorsync.retries")
 
 # Exponential backoff (2 s, 4 s, 8 s) with jitter, so retries from parallel runs spread out.
 BACKOFF = exponential_backoff(backoff_factor=2)
@@ -36,7 +36,7 @@ def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
         state.result()
     except BaseException as exc:  # the state's own exception, re-raised by result()
         transient = is_transient(exc)
-        log.warning(
+        _run_logger().warning(
             "%s failed with %s: %s (%s)",
             task_run.name,
             type(exc).__name__,
@@ -45,3 +45,11 @@ def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
         )
         return transient
     return False
+
+
+def _run_logger() -> Any:
+    """The task run's logger (its lines reach the Prefect UI), or a plain logger outside a run."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("vectorsync.retries")

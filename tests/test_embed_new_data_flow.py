@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
+from prefect import get_client
 
 import vectorsync.embedders as embedders
 from flows.embed_new_data import embed_new_data
+from tasks.locking import limit_name
 from vectorsync.errors import IncompleteRun
 from vectorsync.jobs import EmbedNewData
 from vectorsync.locking import target_lock
@@ -109,3 +111,6 @@ def test_overlapping_runs_on_one_target_are_serialised(data_dir, corpus):
     runner.join(120)
     holder.join()
     assert finished.is_set() and result["embedded"] == 4
+    with get_client(sync_client=True) as client:  # the limit is visible in the UI and shared by workers
+        limit = client.read_global_concurrency_limit_by_name(limit_name(settings.describe_store()))
+    assert limit.limit == 1 and limit.active_slots == 0

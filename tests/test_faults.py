@@ -95,7 +95,12 @@ def test_killed_run_resumes_to_exact_counts_with_no_duplicates(tmp_path, data_di
     corpus.mkdir()
     for n in range(60):
         (corpus / f"doc{n:02d}.txt").write_text(f"Document {n} is about topic number {n}. " * 30)
-    env = {**os.environ, "VECTORSYNC_TASK_BATCH_SIZE": "4", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "VECTORSYNC_TASK_BATCH_SIZE": "4",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+    }
     env.pop("PREFECT_API_URL", None)
     command = [sys.executable, "-m", "vectorsync.cli", "run", str(corpus), "--json"]
     victim = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

@@ -19,6 +19,7 @@ from tasks.loading import load_documents
 from tasks.locking import exclusive_target
 from tasks.planning import plan_chunks
 from tasks.reporting import BatchProgress, publish_summary
+from tasks.secrets import with_secret_blocks
 from tasks.smoke import smoke_test
 from tasks.writing import delete_stale_chunks, prune_documents, record_dead_letters, write_batch
 from vectorsync.embedders import shared_embedder
@@ -39,7 +40,7 @@ from vectorsync.summary import RunSummary
 def embed_new_data(job: EmbedNewData | None = None) -> dict:
     """Bring the store in line with the files under `job.path`; returns the run summary as JSON."""
     job = job or EmbedNewData()
-    settings = job.settings()
+    settings = with_secret_blocks(job.settings())
     logger = get_run_logger()
     started = time.perf_counter()
     summary = RunSummary(target=settings.describe_store(), model=settings.model_name)

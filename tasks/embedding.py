@@ -9,6 +9,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import TASK_SOURCE, CacheKeyFnPolicy
 
+from tasks.budget import spend_tokens
 from tasks.retrying import BACKOFF, JITTER, retry_transient
 from vectorsync.embedders import shared_embedder
 from vectorsync.embedding import EmbeddedBatch, embed_chunks
@@ -42,6 +43,7 @@ def fingerprint_key(context: Any, parameters: dict[str, Any]) -> str:
 def embed_batch(chunks: list[Chunk], settings: Settings, number: int = 1, total: int = 1) -> EmbeddedBatch:
     """Embed a batch with the process's shared model; chunks the model rejects become dead letters."""
     embedder = shared_embedder(settings)
+    spend_tokens(settings, embedder, [chunk.text for chunk in chunks])
     batch = embed_chunks(embedder, chunks, batch_size=settings.batch_size)
     get_run_logger().info(
         "embedded batch %d of %d: %d chunks%s",

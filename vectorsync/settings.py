@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(
         None, validation_alias=AliasChoices("OPENAI_BASE_URL", "VECTORSYNC_OPENAI_BASE_URL")
     )
+    openai_requests_per_minute: int | None = Field(None, ge=1, description="Client-side request budget.")
+    openai_tokens_per_minute: int | None = Field(
+        None, ge=1, description="Client-side token budget, shared by every run of one Prefect server."
+    )
+    openai_max_tokens: int | None = Field(None, ge=8, description="Input limit of a model OpenAI does not list.")
+    openai_timeout_s: float = Field(60.0, gt=0, description="Seconds before an embeddings request times out.")
+    openai_api_key_block: str | None = Field(None, description="Prefect Secret block holding the OpenAI key.")
+    mongodb_uri_block: str | None = Field(None, description="Prefect Secret block holding MONGODB_URI.")
 
     @field_validator("filter_fields", mode="before")
     @classmethod

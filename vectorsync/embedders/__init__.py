@@ -23,6 +23,10 @@ def build_embedder(settings: Settings) -> Embedder:
             api_key=settings.openai_api_key,
             base_url=settings.openai_base_url,
             dimensions=settings.dimensions,
+            max_tokens=settings.openai_max_tokens,
+            timeout_s=settings.openai_timeout_s,
+            requests_per_minute=settings.openai_requests_per_minute,
+            tokens_per_minute=settings.openai_tokens_per_minute,
         )
     from vectorsync.embedders.sentence_transformer import SentenceTransformerEmbedder
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -113,3 +115,19 @@ def test_quotes_in_document_ids_are_safe(store):
     store.upsert(chunks, unit_vectors(2), "m")
     assert set(store.fingerprints(["it's"])) == {c.id for c in chunks}
     assert store.delete_documents(["it's"]) == 2
+
+
+def test_concurrent_first_writes_to_a_new_table_lose_nothing(tmp_path):
+    stores = [LanceStore(tmp_path / "lancedb") for _ in range(3)]
+    start = threading.Barrier(len(stores))
+
+    def write(n: int) -> None:
+        start.wait()
+        stores[n].upsert(make_chunks(10, f"doc{n}"), unit_vectors(10, seed=n), "m")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert LanceStore(tmp_path / "lancedb").count() == 30

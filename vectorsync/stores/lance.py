@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
@@ -83,12 +84,22 @@ class LanceStore(VectorStore):
                 "use another table or data directory, or delete the old vectors"
             )
         rows = _to_arrow(chunks, vectors, model, dims)
-        table = self._table()
-        if table is None:
-            self._db.create_table(self.table_name, rows, schema=chunk_schema(dims))
-        else:
+        table = self._table() or self._create_table(rows, dims)
+        if table is not None:
             table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
         return len(chunks)
+
+    def _create_table(self, rows: pa.Table, dims: int) -> Any:
+        """Create the table with `rows`, or return it when a concurrent writer created it first.
+
+        Two first writes racing to create the table would otherwise lose one batch or fail.
+        """
+        with open(self.path / f".{self.table_name}.create.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            table = self._table()
+            if table is None:
+                self._db.create_table(self.table_name, rows, schema=chunk_schema(dims))
+            return table
 
     def fingerprints(self, documents: Iterable[str]) -> dict[str, str]:
         table = self._table()

@@ -97,11 +97,14 @@ def find_stale(
     vector_field: str = "embedding",
     batch_size: int = 500,
     check_content: bool = True,
+    after: Any = None,
 ) -> Iterator[list[Record]]:
     """Batches of records for the documents that need (re-)embedding, in `_id` order.
 
     Record ids are `db.collection:_id`; `metadata["_id"]` keeps the raw `_id` for `write_back`. One cursor streams
     the collection, so each batch must be handled within the server's cursor idle timeout (10 minutes by default).
+    `after` starts past that `_id`, so a caller can take one batch per short query instead (`$gt` compares `_id`s
+    of one BSON type, as a collection's usually are).
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
@@ -110,6 +113,8 @@ def find_stale(
     query = stale_query(
         text, embedder_identity=embedder_identity, vector_field=vector_field, check_content=check_content
     )
+    if after is not None:
+        query = {"$and": [query, {"_id": {"$gt": after}}]}
     projection = dict.fromkeys(_without_nested(text_paths(text)), 1) | {stored: 1}
     batch: list[Record] = []
     with mongo_errors("find documents to embed", source):

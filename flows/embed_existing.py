@@ -1,0 +1,91 @@
+"""Embed a text field of an existing MongoDB collection in place: check -> find stale -> embed -> write back -> index.
+
+Every document whose text exists and whose vector is missing, or was made from other text or by another model, gets
+a vector in `vector_field` (or, with long_text="chunk", chunks in `<collection>_chunks` that reference its `_id`).
+Batches are written back as they go, so a run that crashed resumes with the documents still stale. Dimensions of the
+model, the stored vectors and the index are compared before any work; the index is then ensured and smoke-tested.
+
+Run it:  vectorsync embed-existing --database sample_airbnb --collection listingsAndReviews --text summary
+   (or)  python -m flows.embed_existing sample_airbnb listingsAndReviews summary      (MONGODB_URI must be set)
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from tasks.existing import (
+    check_existing_dimensions,
+    count_documents,
+    embed_documents,
+    ensure_existing_index,
+    existing_collection,
+    find_stale_batch,
+    smoke_test_existing,
+    write_back_batch,
+)
+from tasks.locking import exclusive_target
+from tasks.reporting import BatchProgress, publish_summary
+from vectorsync.embedders import shared_embedder
+from vectorsync.jobs import EmbedExisting
+from vectorsync.records import Hit
+from vectorsync.summary import RunSummary
+
+
+@flow(name="embed-existing", description="Embed a text field of a MongoDB collection in place, then index it.")
+def embed_existing(job: EmbedExisting | None = None) -> dict[str, Any]:
+    """Give every document of `job.collection` that has text a current vector; returns the run summary as JSON.
+
+    Besides the summary's keys, `smoke_hits` lists the smoke test's hits.
+    """
+    job = job or EmbedExisting()
+    settings = job.settings()
+    logger = get_run_logger()
+    started = time.perf_counter()
+    summary = RunSummary(target=existing_collection(job).describe(), model=settings.model_name)
+    logger.info("embedding %s of %s.%s into %s", job.text, job.database, job.collection, summary.target)
+
+    hits: list[Hit] = []
+    loaded_before = shared_embedder(settings).loaded
+    with exclusive_target(summary.target, settings.data_dir / "locks"):
+        check_existing_dimensions(job)
+        summary.documents, stale = count_documents(job)
+        summary.unchanged = summary.documents - stale
+
+        bar = BatchProgress(stale, label="embedding")
+        after, number = None, 1
+        while records := find_stale_batch(job, after, number):
+            embedded = embed_documents(records, job, number)
+            written = write_back_batch(embedded, records, job, number)
+            summary.embedded += written.documents
+            summary.chunks += written.vectors
+            summary.deleted += written.deleted
+            summary.dead_letters.extend(embedded.dead_letters)
+            bar.advance(len(records))
+            after, number = records[-1].metadata["_id"], number + 1
+
+        if summary.documents:
+            summary.index_state = ensure_existing_index(job).state
+            hits = smoke_test_existing(job)
+        else:
+            logger.warning(
+                "no document of %s.%s has text in %r: nothing to embed or index; check the database, collection "
+                "and text",
+                job.database,
+                job.collection,
+                job.text,
+            )
+
+    summary.dead_lettered = len(summary.dead_letters)
+    summary.model_loaded = shared_embedder(settings).loaded and not loaded_before
+    summary.seconds = time.perf_counter() - started
+    publish_summary(summary)
+    smoke_hits = [{"id": hit.id, "score": round(hit.score, 4), "text": hit.text[:200]} for hit in hits]
+    return {**summary.as_json(), "smoke_hits": smoke_hits}
+
+
+if __name__ == "__main__":
+    embed_existing(EmbedExisting(**dict(zip(("database", "collection", "text"), sys.argv[1:], strict=False))))

@@ -59,3 +59,17 @@ class IncompleteRun(VectorsyncError):
     def __init__(self, message: str, summary: dict[str, object]) -> None:
         self.summary = summary
         super().__init__(message)
+
+
+class QualityGateFailed(VectorsyncError):
+    """A freshly embedded index scored below the deployment's floor; the previous vectors keep serving.
+
+    `metric`, `floor` and `value` name the first metric below its floor; `scores` has every figure of the run.
+    """
+
+    def __init__(self, metric: str, floor: float, value: float, message: str, scores: dict[str, object]) -> None:
+        self.metric = metric
+        self.floor = floor
+        self.value = value
+        self.scores = scores
+        super().__init__(message)

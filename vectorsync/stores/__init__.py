@@ -14,9 +14,11 @@ def open_store(settings: Settings) -> VectorStore:
         from vectorsync.stores.mongodb import MongoStore
 
         return MongoStore.from_settings(settings)
+    from vectorsync.stores.active import serving_table
     from vectorsync.stores.lance import LanceStore
 
-    return LanceStore(settings.data_dir / "lancedb", settings.table, filter_fields=settings.filter_fields)
+    root = settings.data_dir / "lancedb"
+    return LanceStore(root, serving_table(root, settings.table), filter_fields=settings.filter_fields)
 
 
 _shared: dict[str, VectorStore] = {}
@@ -37,4 +39,8 @@ def register_store(settings: Settings, store: VectorStore) -> None:
 
 def _key(settings: Settings) -> str:
     uri = settings.mongodb_uri.get_secret_value() if settings.mongodb_uri else ""
+    if settings.store_kind == "lancedb":  # a promoted table takes over its name: a new key, a new store
+        from vectorsync.stores.active import serving_table
+
+        return f"lancedb|{settings.describe_store()}|{serving_table(settings.data_dir / 'lancedb', settings.table)}"
     return f"{settings.store_kind}|{settings.describe_store()}|{uri}"

@@ -1,0 +1,78 @@
+"""Which LanceDB table serves a table name, so a freshly embedded table can replace it in one step.
+
+LanceDB OSS cannot rename tables, so `active.json` beside the tables maps a name to the table serving it
+and to the one it replaced; `open_store` reads it. Names without an entry serve from the table of that name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import lancedb
+
+from vectorsync.errors import StoreError
+from vectorsync.locking import target_lock
+
+POINTER_FILE = "active.json"
+
+
+def serving_table(root: Path, name: str) -> str:
+    """The table that answers for `name` under the LanceDB folder `root`."""
+    return _read(root).get(name, {}).get("serving", name)
+
+
+def candidate_table(name: str) -> str:
+    """A new, unused table name for a fresh build of `name`."""
+    return f"{name}__{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}"
+
+
+def promote(root: Path, name: str, table: str) -> str:
+    """Make `table` serve `name`; returns the table it replaced, which is kept until the next promotion.
+
+    The table that served before that one is dropped: one previous generation stays for readers still on it.
+    """
+    with target_lock(root.parent / "locks", f"{root / POINTER_FILE}"):
+        pointers = _read(root)
+        entry = pointers.get(name, {})
+        replaced = entry.get("serving", name)
+        older = entry.get("previous")
+        pointers[name] = {"serving": table, "previous": replaced}
+        _write(root, pointers)
+    if older and older not in (table, replaced):
+        drop_table(root, older)
+    return replaced
+
+
+def drop_table(root: Path, table: str) -> None:
+    """Remove a table with what LanceStore keeps beside it (dead letters, index definition)."""
+    db = lancedb.connect(str(root))
+    existing = set(db.list_tables().tables)
+    for name in (table, f"{table}_dead_letters"):
+        if name in existing:
+            db.drop_table(name)
+    (root / f"{table}.index.json").unlink(missing_ok=True)
+
+
+def _read(root: Path) -> dict[str, dict[str, str]]:
+    path = root / POINTER_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise StoreError(
+            f"{path}: unreadable ({exc}); fix or delete it to serve every table under its own name"
+        ) from None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: expected a JSON object of table names")
+    return data
+
+
+def _write(root: Path, pointers: dict[str, dict[str, str]]) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    temporary = root / f".{POINTER_FILE}.tmp"
+    temporary.write_text(json.dumps(pointers, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(temporary, root / POINTER_FILE)  # atomic: readers see the old pointer or the new one

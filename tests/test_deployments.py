@@ -1,0 +1,374 @@
+"""Deployments on a real Prefect server (SQLite, started here): served, triggered through the API, watched back.
+
+One server and one `vectorsync serve` run for the whole module; every subprocess is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import UUID
+
+import httpx
+import pytest
+from conftest import REPO
+from fake_openai import FakeOpenAI, Fault
+from prefect import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    LogFilter,
+    LogFilterFlowRunId,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.deployments import run_deployment
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from deployments.catalog import CATALOG, find, with_schedules
+from vectorsync.doctor import prefect_api
+from vectorsync.errors import ConfigError
+from vectorsync.settings import Settings
+from vectorsync.stores import open_store
+
+T = TypeVar("T")
+NEW_DATA = "embed-new-data/sample-docs"
+RUN_TIMEOUT_S = 240
+# Ambient settings that must not leak into the served runs.
+LEAKY = ("VECTORSYNC_", "MONGODB_URI", "OPENAI_", "PREFECT_API_", "PREFECT_LOGGING_", "PREFECT_HOME")
+
+
+@dataclass
+class Served:
+    """A `vectorsync serve` process: its API, its runs' data directory, its log, its schedules, its first run.
+
+    `default_run` was triggered with no parameters as soon as serve was up, like a UI run with no edits; it
+    works through the sample corpus while the other tests run theirs.
+    """
+
+    api_url: str
+    data_dir: Path
+    log: Path
+    cron: str
+    default_run: UUID
+    process: subprocess.Popen[bytes]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(LEAKY)}
+    return {**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "HF_HUB_OFFLINE": "1", **extra}
+
+
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start `command` in its own process group, so that stopping it also stops what it spawned."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left of it."""
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(20)  # a graceful stop: serve pauses its schedules, the server closes its database
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+
+def wait_for(probe: Callable[[], T | None], timeout_s: float, what: str, log: Path | None = None) -> T:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.5)
+    tail = log.read_text(errors="replace")[-3000:] if log else ""
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}\n{tail}")
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`prefect server start` on a free port with its own PREFECT_HOME (SQLite), not the ephemeral API."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    log = home / "server.log"
+    env = clean_env(PREFECT_HOME=str(home), PREFECT_SERVER_UI_ENABLED="false")
+    server = start(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, log
+    )
+
+    def healthy() -> bool:
+        assert server.poll() is None, f"prefect server exited:\n{log.read_text(errors='replace')[-3000:]}"
+        with suppress(httpx.HTTPError):
+            return httpx.get(f"{url}/health", timeout=2).status_code == 200
+        return False
+
+    try:
+        wait_for(healthy, 120, "the Prefect server's /api/health", log)
+        with temporary_settings({PREFECT_API_URL: url}):
+            yield url
+    finally:
+        stop(server)
+
+
+@pytest.fixture(scope="module")
+def openai_server() -> Iterator[FakeOpenAI]:
+    """OpenAI's embeddings API on a local port, so a served run can meet a real protocol fault."""
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def served(
+    prefect_server: str, openai_server: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """`vectorsync serve` with every schedule moved to a minute at least 25 minutes away, so none fires here."""
+    root = tmp_path_factory.mktemp("served")
+    cron = f"{(datetime.now(UTC) + timedelta(minutes=30)).minute} * * * *"
+    env = clean_env(
+        PREFECT_API_URL=prefect_server,
+        PREFECT_HOME=str(root / "prefect"),  # task results and caches of these runs stay in the test's tmp
+        PREFECT_LOGGING_LEVEL="INFO",
+        PREFECT_RUNNER_POLL_FREQUENCY="1",
+        VECTORSYNC_DATA_DIR=str(root / "store"),
+        VECTORSYNC_CONFIG=str(root / "absent.toml"),
+        VECTORSYNC_TASK_BATCH_SIZE="32",  # the sample corpus's 120 chunks make four batches
+        OPENAI_BASE_URL=openai_server.base_url,
+        OPENAI_API_KEY=openai_server.api_key or "",
+    )
+    schedules = [f"--schedule={spec.full_name}={cron}" for spec in CATALOG if spec.cron]
+    log = root / "serve.log"
+    process = start([sys.executable, "-m", "vectorsync.cli", "serve", *schedules], env, log)
+    try:
+        with get_client(sync_client=True) as client:
+
+            def all_deployed() -> bool:
+                assert process.poll() is None, f"vectorsync serve exited:\n{log.read_text(errors='replace')[-3000:]}"
+                return len(client.read_deployments()) == len(CATALOG)
+
+            wait_for(all_deployed, 120, "vectorsync serve to register the catalog", log)
+        default_run = run_deployment(NEW_DATA, timeout=0)
+        yield Served(prefect_server, root / "store", log, cron, default_run.id, process)
+    finally:
+        stop(process)
+
+
+@pytest.fixture
+def client(prefect_server: str) -> Iterator[Any]:
+    with get_client(sync_client=True) as client:
+        yield client
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    (folder / "bees.txt").write_text("Honey bees live in colonies with one queen, thousands of workers and drones.")
+    (folder / "space.md").write_text("# Black holes\n\nA black hole is a region where gravity lets nothing escape.")
+    return folder
+
+
+def trigger(name: str, parameters: dict[str, Any] | None = None) -> FlowRun:
+    """Run deployment `name` through the API and wait for its final state."""
+    run = run_deployment(name, parameters=parameters, timeout=RUN_TIMEOUT_S, poll_interval=1)
+    assert run.state is not None and run.state.is_final(), f"{name} did not finish in {RUN_TIMEOUT_S} s: {run.state}"
+    return run
+
+
+def finished(client: Any, run_id: UUID) -> FlowRun:
+    """Flow run `run_id` once it reached a final state."""
+
+    def final() -> FlowRun | None:
+        run = client.read_flow_run(run_id)
+        return run if run.state is not None and run.state.is_final() else None
+
+    return wait_for(final, RUN_TIMEOUT_S, f"flow run {run_id} to finish")
+
+
+def log_messages(client: Any, run_id: UUID) -> list[str]:
+    """The run's log lines, once the flow's closing line has arrived (logs are shipped in batches)."""
+    only_run = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+
+    def closed() -> list[str] | None:
+        entries = client.read_logs(only_run, limit=200)
+        flow_done = any(e.task_run_id is None and e.message.startswith("Finished in state") for e in entries)
+        return [entry.message for entry in entries] if flow_done else None
+
+    return wait_for(closed, 30, f"the logs of flow run {run_id}")
+
+
+def artifacts_by_key(client: Any, run_id: UUID) -> dict[str, Any]:
+    runs = FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+    return {artifact.key: artifact for artifact in client.read_artifacts(flow_run_filter=runs)}
+
+
+def task_runs_by_name(client: Any, run_id: UUID) -> dict[str, Any]:
+    runs = FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+    return {task_run.name: task_run for task_run in client.read_task_runs(flow_run_filter=runs)}
+
+
+def test_schedule_overrides_change_or_remove_a_schedule_and_reject_bad_cron():
+    specs = with_schedules([f"{NEW_DATA}=*/5 * * * *", "sample-eval=off"])
+    assert find(NEW_DATA, specs).cron == "*/5 * * * *" and find("evaluate/sample-eval", specs).cron is None
+    assert find(NEW_DATA).cron == "0 * * * *", "the catalog itself is left as it was"
+    with pytest.raises(ConfigError, match="not a valid cron"):
+        with_schedules([f"{NEW_DATA}=every hour"])
+    with pytest.raises(ConfigError, match="no deployment named 'nope'"):
+        with_schedules(["nope=0 * * * *"])
+
+
+def test_catalog_schedules_at_least_two_deployments_and_defaults_to_the_sample_data():
+    assert sum(1 for spec in CATALOG if spec.cron) >= 2
+    assert find(NEW_DATA).parameters()["job"]["path"] == "examples/docs"
+    assert (REPO / find(NEW_DATA).entrypoint.split(":")[0]).is_file()
+
+
+def test_docs_list_every_deployment_with_its_default_schedule():
+    rows = (REPO / "docs" / "deployments.md").read_text().splitlines()
+    for spec in CATALOG:
+        row = next(line for line in rows if line.startswith(f"| `{spec.full_name}` |"))
+        assert (f"`{spec.cron}`" if spec.cron else "unscheduled") in row
+
+
+def test_serve_registers_every_deployment_with_form_schedule_tags_and_description(served, client):
+    for spec in CATALOG:
+        deployment = client.read_deployment_by_name(spec.full_name)
+        assert deployment.description == spec.description and set(spec.tags) <= set(deployment.tags)
+        assert deployment.parameters == spec.parameters()
+        crons = [schedule.schedule.cron for schedule in deployment.schedules]
+        assert crons == ([served.cron] if spec.cron else [])
+    form = client.read_deployment_by_name(NEW_DATA).parameter_openapi_schema
+    job = form["definitions"]["EmbedNewData"]["properties"]
+    assert job["top_k"]["maximum"] == 50 and job["top_k"]["minimum"] == 1
+    assert all(field.get("description") for field in job.values()), "every field of the UI form is explained"
+
+
+def test_scheduled_deployment_shows_its_next_runs_on_the_changed_schedule(served, client):
+    deployment = client.read_deployment_by_name(NEW_DATA)
+    scheduled = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])))
+    only_this = DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+
+    def next_runs() -> list[FlowRun] | None:
+        runs = client.read_flow_runs(flow_run_filter=scheduled, deployment_filter=only_this, limit=5)
+        return [r for r in runs if r.auto_scheduled] or None
+
+    runs = wait_for(next_runs, 60, "the scheduler to plan the next runs", served.log)
+    minute = int(served.cron.split()[0])
+    assert all(r.expected_start_time.minute == minute for r in runs)
+    assert all(r.expected_start_time > datetime.now(UTC) for r in runs)
+
+
+def test_run_triggered_with_parameters_completes_with_logs_artifacts_and_retry_policy(
+    served, client, tiny_corpus, tmp_path
+):
+    job = {"path": str(tiny_corpus), "data_dir": str(tmp_path), "query": "insects that make honey", "top_k": 2}
+    parameters = {"job": job}
+    run = trigger(NEW_DATA, parameters)
+    assert run.state.type == StateType.COMPLETED, run.state.message
+    assert run.parameters == parameters
+
+    messages = log_messages(client, run.id)
+    assert any(m.startswith(f"embedding {tiny_corpus}") for m in messages)
+    assert "embedded batch 1 of 1: 2 chunks" in messages
+    assert any(m.startswith("smoke test 'insects that make honey': top hit") for m in messages)
+    assert not any("Traceback" in m for m in messages), "a clean run logs no stack trace"
+
+    artifacts = artifacts_by_key(client, run.id)
+    assert artifacts["embedding-progress"].data == 100.0
+    summary = {row["metric"]: row["value"] for row in json.loads(artifacts["run-summary"].data)}
+    assert summary["embedded"] == "2" and summary["index_state"] == "READY"
+    smoke = artifacts["smoke-test"].data
+    assert "insects that make honey" in smoke and smoke.index("bees.txt") < smoke.index("space.md")
+
+    tasks = task_runs_by_name(client, run.id)
+    embed, write = tasks["embed-batch-1-of-1"], tasks["write-batch-1-of-1"]
+    assert embed.empirical_policy.retries == 3 and write.empirical_policy.retries == 3
+    assert embed.state.is_completed() and write.state.is_completed() and embed.run_count == 1
+
+
+def test_transient_fault_in_a_served_run_is_retried_by_prefect(served, client, openai_server, tiny_corpus, tmp_path):
+    openai_server.queue(Fault.rate_limited(retry_after="120"))  # too long to wait in the embedder: Prefect retries
+    job = {"path": str(tiny_corpus), "embedder": "openai", "model": "text-embedding-3-small", "data_dir": str(tmp_path)}
+    run = trigger(NEW_DATA, {"job": job})
+    assert run.state.type == StateType.COMPLETED, run.state.message
+    embed = task_runs_by_name(client, run.id)["embed-batch-1-of-1"]
+    assert embed.run_count == 2 and embed.state.is_completed()
+    assert any("Retry 1/3" in m for m in log_messages(client, run.id))
+    assert len(openai_server.requests) == 2
+
+
+@pytest.mark.slow
+def test_run_with_default_parameters_embeds_the_sample_corpus_batch_by_batch(served, client):
+    run = finished(client, served.default_run)
+    assert run.state.type == StateType.COMPLETED, run.state.message
+    assert run.parameters == find(NEW_DATA).parameters()
+    messages = log_messages(client, run.id)
+    assert "loaded 48 records from 20 files (0 skipped)" in messages
+    batches = [m for m in messages if m.startswith("embedded batch ")]
+    assert batches == [f"embedded batch {n} of 4: {32 if n < 4 else 24} chunks" for n in range(1, 5)]
+    assert not any("Traceback" in m for m in messages)
+    assert artifacts_by_key(client, run.id)["embedding-progress"].data == 100.0
+    with open_store(Settings(data_dir=served.data_dir)) as store:
+        assert store.count() == 120
+
+
+def test_served_runs_print_no_stack_trace(served):
+    assert "Traceback" not in served.log.read_text(errors="replace")
+
+
+def test_doctor_finds_the_api_that_serve_uses(served):
+    check = prefect_api(served.api_url)
+    assert check.ok, check.detail
+
+
+def test_deploy_registers_the_catalog_for_a_work_pool_whose_worker_runs_it(served, client, tiny_corpus, tmp_path):
+    stop(served.process)  # from here on the deployments belong to the pool: only its worker may run them
+    client.create_work_pool(WorkPoolCreate(name="vectorsync-test", type="process"))
+    env = clean_env(PREFECT_API_URL=served.api_url, PREFECT_HOME=str(tmp_path / "prefect"))
+    command = [sys.executable, "-m", "vectorsync.cli", "deploy", "--pool", "vectorsync-test"]
+    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    for spec in CATALOG:
+        deployment = client.read_deployment_by_name(spec.full_name)
+        assert deployment.work_pool_name == "vectorsync-test" and deployment.entrypoint == spec.entrypoint
+        assert [s.schedule.cron for s in deployment.schedules] == ([spec.cron] if spec.cron else [])
+        assert deployment.pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == str(REPO)
+
+    job = {"path": str(tiny_corpus), "data_dir": str(tmp_path / "store")}
+    run = run_deployment(NEW_DATA, parameters={"job": job}, timeout=0)
+    worker = [sys.executable, "-m", "prefect", "worker", "start", "--pool", "vectorsync-test", "--run-once"]
+    subprocess.run(worker, env=env, cwd=tmp_path, capture_output=True, timeout=RUN_TIMEOUT_S, check=True)
+    assert finished(client, run.id).state.type == StateType.COMPLETED
+
+
+def test_deploy_to_a_missing_pool_says_how_to_create_it(served):
+    env = clean_env(PREFECT_API_URL=served.api_url)
+    command = [sys.executable, "-m", "vectorsync.cli", "deploy", "--pool", "no-such-pool"]
+    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "prefect work-pool create no-such-pool --type process" in " ".join(done.stderr.split())

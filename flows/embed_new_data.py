@@ -35,7 +35,7 @@ from vectorsync.summary import RunSummary
     description="Embed new files into the vector store, then index and smoke-test it.",
     # Two threads: one batch embeds while the one before it is written. Under a DaskTaskRunner the
     # batches spread over the cluster's workers instead (docs/deployments.md, "Scale out").
-    task_runner=ThreadPoolTaskRunner(max_workers=2),
+    task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]  # Prefect's runner generic is invariant
 )
 def embed_new_data(job: EmbedNewData | None = None) -> dict:
     """Bring the store in line with the files under `job.path`; returns the run summary as JSON."""
@@ -47,8 +47,8 @@ def embed_new_data(job: EmbedNewData | None = None) -> dict:
     logger.info("embedding %s into %s with %s", job.path, summary.target, summary.model)
 
     loaded_before = shared_embedder(settings).loaded
-    with exclusive_target(settings):
-        check_target_dimensions(settings)
+    with exclusive_target(summary.target, settings.data_dir / "locks"):
+        check_target_dimensions(settings, allow_index_rebuild=job.update_index)
         loaded = load_documents(job.path, job.load_options())
         chunks, plan = plan_chunks(loaded.records, settings, refresh=job.refresh)
         summary.skips, summary.documents, summary.chunks = loaded.skips, len(loaded.records), len(chunks)
@@ -59,7 +59,8 @@ def embed_new_data(job: EmbedNewData | None = None) -> dict:
         embedding, writes = [], []
         for number, batch in enumerate(work, 1):
             embedding.append(embed_batch.submit(batch, settings, number, len(work)))
-            writes.append(write_batch.submit(embedding[-1], settings, number, len(work)))
+            # The future itself goes in: Prefect hands the write its result, on whichever worker runs it.
+            writes.append(write_batch.submit(embedding[-1], settings, number, len(work)))  # type: ignore[call-overload]
         for batch, embedded in zip(work, embedding, strict=True):
             summary.dead_letters.extend(embedded.result().dead_letters)
             bar.advance(len(batch))
@@ -80,8 +81,9 @@ def embed_new_data(job: EmbedNewData | None = None) -> dict:
         letters = [DeadLetter(s.source, s.reason, s.location) for s in loaded.skips] + summary.dead_letters
         record_dead_letters(letters, sorted(set(loaded.files) - problem_sources), settings)
 
-        summary.index_state = ensure_vector_index(settings).state
-        written = [c for c in chunks if c.document not in {d.document for d in summary.dead_letters}]
+        summary.index_state = ensure_vector_index(settings, update=job.update_index).state
+        rejected = {letter.document for letter in summary.dead_letters}
+        written = [c for c in chunks if c.document not in rejected]
         if written:
             smoke_test(settings, job.query, written[0], k=job.top_k)
 

@@ -10,6 +10,7 @@ from vectorsync.consistency import check_dimensions
 from vectorsync.embedders import shared_embedder
 from vectorsync.settings import Settings
 from vectorsync.stores import IndexSpec, IndexStatus, shared_store
+from vectorsync.stores.mongodb import MongoStore
 
 
 def index_spec(settings: Settings) -> IndexSpec:
@@ -29,10 +30,14 @@ def index_spec(settings: Settings) -> IndexSpec:
     retry_condition_fn=retry_transient,
     cache_policy=NO_CACHE,
 )
-def check_target_dimensions(settings: Settings) -> int:
-    """Stop before any work when model, index and stored vectors disagree on dimensions."""
+def check_target_dimensions(settings: Settings, allow_index_rebuild: bool = False) -> int:
+    """Stop before any work when model, index and stored vectors disagree on dimensions.
+
+    With `allow_index_rebuild` a mismatched index is let through: the run rebuilds it at the end.
+    """
     embedder = shared_embedder(settings)
-    check_dimensions(embedder.model_id, embedder.dimensions, shared_store(settings), settings.index_name)
+    index = None if allow_index_rebuild else settings.index_name
+    check_dimensions(embedder.model_id, embedder.dimensions, shared_store(settings), index)
     return embedder.dimensions
 
 
@@ -45,8 +50,17 @@ def check_target_dimensions(settings: Settings) -> int:
     retry_condition_fn=retry_transient,
     cache_policy=NO_CACHE,
 )
-def ensure_vector_index(settings: Settings) -> IndexStatus:
-    """Create or update the vector index and wait until it is queryable."""
-    status = shared_store(settings).ensure_index(index_spec(settings), timeout_s=settings.index_timeout_s)
+def ensure_vector_index(settings: Settings, update: bool = False) -> IndexStatus:
+    """Create or update the vector index and wait until it is queryable.
+
+    A MongoDB index with another definition stops the run unless `update` allows its rebuild; the embedded
+    store always takes the definition it is given.
+    """
+    store, spec = shared_store(settings), index_spec(settings)
+    if isinstance(store, MongoStore):
+        model = shared_embedder(settings).model_id
+        status = store.ensure_index(spec, timeout_s=settings.index_timeout_s, update=update, model=model)
+    else:
+        status = store.ensure_index(spec, timeout_s=settings.index_timeout_s)
     get_run_logger().info("index %s is %s (%s dimensions)", status.name, status.state, status.dimensions)
     return status

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 from prefect import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
@@ -16,7 +17,6 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import get_current_settings
 
 from vectorsync.locking import target_key, target_lock
-from vectorsync.settings import Settings
 
 
 def limit_name(target: str) -> str:
@@ -25,9 +25,8 @@ def limit_name(target: str) -> str:
 
 
 @contextmanager
-def exclusive_target(settings: Settings) -> Iterator[None]:
-    """Hold the target for the duration of a run; a second run on the same target waits."""
-    target = settings.describe_store()
+def exclusive_target(target: str, lock_dir: Path) -> Iterator[None]:
+    """Hold `target` (a store's description) for the duration of a run; a second run on it waits."""
     with ExitStack() as guards:
         # Only a real server reclaims the slot of a run killed outright (its lease-expiry service does
         # not run in Prefect's ephemeral mode), so without one the file lock serialises alone.
@@ -35,7 +34,7 @@ def exclusive_target(settings: Settings) -> Iterator[None]:
             name = limit_name(target)
             _ensure_limit(name)
             guards.enter_context(concurrency(name, occupy=1, strict=True, lease_duration=60))
-        guards.enter_context(target_lock(settings.data_dir / "locks", target))
+        guards.enter_context(target_lock(lock_dir, target))
         yield
 
 

@@ -103,7 +103,9 @@ def test_killed_run_resumes_to_exact_counts_with_no_duplicates(tmp_path, data_di
     }
     env.pop("PREFECT_API_URL", None)
     command = [sys.executable, "-m", "vectorsync.cli", "run", str(corpus), "--json"]
-    victim = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    victim = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     settings = Settings()
     deadline = time.monotonic() + 300
     written = 0
@@ -114,7 +116,7 @@ def test_killed_run_resumes_to_exact_counts_with_no_duplicates(tmp_path, data_di
             if written >= 8:
                 break
     assert victim.poll() is None, "the run finished before it could be interrupted"
-    victim.send_signal(signal.SIGKILL)
+    os.killpg(victim.pid, signal.SIGKILL)  # the run and its Prefect server die together, as in a crash
     victim.wait(30)
 
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=True)

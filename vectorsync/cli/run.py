@@ -34,6 +34,9 @@ def run(
     refresh: Annotated[bool, typer.Option("--refresh", help="Re-embed everything, ignoring fingerprints.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be embedded and what it costs.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Fail when any input is skipped.")] = False,
+    update_index: Annotated[
+        bool, typer.Option("--update-index", help="Rebuild a vector index whose definition differs.")
+    ] = False,
     query: Annotated[str | None, typer.Option("--query", "-q", help="Smoke-test query to run at the end.")] = None,
     text_field: Annotated[str, typer.Option(help="Text field of JSONL/CSV/Parquet records.")] = "text",
     id_field: Annotated[str | None, typer.Option(help="Id field of JSONL/CSV/Parquet records.")] = None,
@@ -49,6 +52,7 @@ def run(
         prune=prune,
         refresh=refresh,
         strict=strict,
+        update_index=update_index,
         query=query,
         text_field=text_field,
         id_field=id_field,

@@ -10,25 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 from fake_openai import FakeOpenAI, Fault, fake_vector
+from fake_time import FakeTime
 from pydantic import SecretStr
 
 from vectorsync.embedders.openai import OpenAIEmbedder
 from vectorsync.errors import ConfigError, EmbedderError, TransientError
-
-
-class FakeTime:
-    """A clock that only moves when someone sleeps, and remembers every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

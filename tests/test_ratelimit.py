@@ -6,21 +6,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from fake_time import FakeTime
 
 from vectorsync.embedders.ratelimit import RateLimiter, backoff_delay, parse_duration, retry_delay
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def limiter(fake: FakeTime, **budget: int) -> RateLimiter:

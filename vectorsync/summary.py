@@ -8,6 +8,22 @@ from typing import Any
 from vectorsync.records import Skip
 from vectorsync.stores.base import DeadLetter
 
+# The figures a person reads first, in the order the terminal table and the artifact show them.
+SUMMARY_KEYS = (
+    "documents",
+    "chunks",
+    "embedded",
+    "unchanged",
+    "deleted",
+    "pruned_documents",
+    "skipped",
+    "dead_lettered",
+    "seconds",
+    "model",
+    "target",
+    "index_state",
+)
+
 
 @dataclass
 class RunSummary:
@@ -43,18 +59,4 @@ class RunSummary:
     def table_rows(self) -> list[dict[str, Any]]:
         """Rows for the summary table artifact: one metric per row, so the UI shows it as a list."""
         figures = self.as_json()
-        keys = [
-            "documents",
-            "chunks",
-            "embedded",
-            "unchanged",
-            "deleted",
-            "pruned_documents",
-            "skipped",
-            "dead_lettered",
-            "seconds",
-            "model",
-            "target",
-            "index_state",
-        ]
-        return [{"metric": key, "value": str(figures[key])} for key in keys]
+        return [{"metric": key, "value": str(figures[key])} for key in SUMMARY_KEYS]

@@ -11,20 +11,7 @@ from rich.table import Table
 from vectorsync.cli.console import err, fail, out, quiet_prefect
 from vectorsync.cli.progress_bar import ProgressBar
 from vectorsync.errors import IncompleteRun, VectorsyncError
-
-SUMMARY_ROWS = (
-    "documents",
-    "chunks",
-    "embedded",
-    "unchanged",
-    "deleted",
-    "skipped",
-    "dead_lettered",
-    "seconds",
-    "model",
-    "target",
-    "index_state",
-)
+from vectorsync.summary import SUMMARY_KEYS
 
 
 def run(
@@ -85,7 +72,7 @@ def show_summary(summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(summary))
         return
-    show_table({key: summary[key] for key in SUMMARY_ROWS}, False, "Run summary")
+    show_table({key: summary[key] for key in SUMMARY_KEYS}, False, "Run summary")
     for skip in summary["skips"] + summary["dead_letters"]:
         where = f"{skip['source']}:{skip['location']}" if skip["location"] else skip["source"]
         err.print(f"[yellow]skipped[/yellow] {where}: {skip['reason']}", highlight=False)

@@ -34,6 +34,8 @@ def test_first_run_embeds_everything_and_answers_a_query(data_dir, corpus):
     summary = embed_new_data(EmbedNewData(path=str(corpus), query="insects that make honey"))
     assert summary["documents"] == 4 and summary["chunks"] == 4 and summary["embedded"] == 4
     assert summary["index_state"] == "READY" and summary["completed"]
+    assert summary["smoke_query"] == "insects that make honey"
+    assert summary["smoke_hits"][0]["source"].endswith("bees.txt")
     with open_store(Settings()) as store:
         assert store.count() == 4
 

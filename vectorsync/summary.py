@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from vectorsync.records import Skip
+from vectorsync.records import Hit, Skip
 from vectorsync.stores.base import DeadLetter
 
 # The figures a person reads first, in the order the terminal table and the artifact show them.
@@ -44,10 +44,16 @@ class RunSummary:
     model_loaded: bool = False
     index_state: str = "ABSENT"
     completed: bool = True
+    smoke_query: str = ""
+    smoke_hits: list[Hit] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """The JSON object `vectorsync run --json` prints."""
-        data = {k: v for k, v in asdict(self).items() if k not in {"skips", "dead_letters"}}
+        data = {k: v for k, v in asdict(self).items() if k not in {"skips", "dead_letters", "smoke_hits"}}
+        data["smoke_hits"] = [
+            {"score": round(h.score, 4), "source": h.source, "document": h.document, "text": h.text[:300]}
+            for h in self.smoke_hits
+        ]
         data["seconds"] = round(self.seconds, 3)
         data["skipped"] = len(self.skips)
         data["skips"] = [{"source": s.source, "location": s.location, "reason": s.reason} for s in self.skips]

@@ -73,6 +73,13 @@ def show_summary(summary: dict[str, Any], as_json: bool) -> None:
         print(json.dumps(summary))
         return
     show_table({key: summary[key] for key in SUMMARY_KEYS}, False, "Run summary")
+    if summary["smoke_hits"]:
+        hits = Table("score", "source", "text", title=f"Smoke test: {summary['smoke_query'][:80]!r}")
+        for hit in summary["smoke_hits"]:
+            hits.add_row(
+                f"{hit['score']:.3f}", hit["document"].rsplit("/", 1)[-1], hit["text"][:160].replace("\n", " ")
+            )
+        out.print(hits)
     for skip in summary["skips"] + summary["dead_letters"]:
         where = f"{skip['source']}:{skip['location']}" if skip["location"] else skip["source"]
         err.print(f"[yellow]skipped[/yellow] {where}: {skip['reason']}", highlight=False)

@@ -10,6 +10,8 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The suite runs the float32 torch model (the published reference); ONNX int8 has tests of its own.
+os.environ.setdefault("VECTORSYNC_BACKEND", "torch")
 
 from vectorsync.embedders.sentence_transformer import SentenceTransformerEmbedder
 

@@ -41,7 +41,11 @@ class Settings(BaseSettings):
     embedder: EmbedderKind = Field("sentence-transformers", description="Which embedder runs the model.")
     model: str | None = Field(None, description="Model id or local path; the embedder's default when unset.")
     device: str | None = Field(None, description="torch device for sentence-transformers (cpu, cuda, mps).")
-    backend: Literal["torch", "onnx"] = Field("torch", description="sentence-transformers backend.")
+    backend: Literal["auto", "torch", "onnx"] = Field(
+        "auto",
+        description="sentence-transformers runtime: auto is ONNX int8 on CPUs with AVX2/AVX512-VNNI (when "
+        "onnxruntime is installed), else torch; torch opts out.",
+    )
     batch_size: int = Field(64, ge=1, le=2048, description="Texts per model call.")
     task_batch_size: int = Field(256, ge=1, description="Chunks per Prefect embedding task.")
     normalize: bool = Field(True, description="L2-normalise vectors (cosine = dot product).")

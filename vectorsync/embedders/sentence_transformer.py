@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from vectorsync.embedders.base import Embedder
+from vectorsync.embedders.onnx_export import QuantizationTarget, auto_backend, cpu_quantization_target, export_int8
 from vectorsync.errors import EmbedderError
 
 if TYPE_CHECKING:
     import tokenizers
     from sentence_transformers import SentenceTransformer
+
+    from vectorsync.embedders.onnx_runtime import OnnxSentenceEncoder
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,9 @@ class HFTokenizer:
 class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model; the model loads on the first `encode`, the tokenizer on first use.
 
+    `backend="onnx"` runs an int8 export of the model with ONNX Runtime (exported once, cached under
+    `onnx_cache`); `"auto"` picks it on CPU-only machines that run int8 fast, else torch.
+
     >>> embedder = SentenceTransformerEmbedder("sentence-transformers/all-MiniLM-L6-v2")
     >>> embedder.encode(["a sentence"]).shape
     (1, 384)
@@ -65,7 +71,8 @@ class SentenceTransformerEmbedder(Embedder):
         normalize: bool = True,
         truncate_dim: int | None = None,
         revision: str | None = None,
-        backend: Literal["torch", "onnx"] = "torch",
+        backend: Literal["auto", "torch", "onnx"] = "torch",
+        onnx_cache: Path | None = None,
     ) -> None:
         self.model_id = model_id
         self.path = resolve_model_path(model_id)
@@ -74,16 +81,22 @@ class SentenceTransformerEmbedder(Embedder):
         self.normalize = normalize
         self.truncate_dim = truncate_dim
         self.revision = revision
-        self.backend = backend
-        self._model: SentenceTransformer | None = None
+        self.backend: Literal["torch", "onnx"] = auto_backend(device) if backend == "auto" else backend
+        self.quantization: QuantizationTarget | None = (
+            (cpu_quantization_target() or "avx2") if self.backend == "onnx" else None
+        )
+        self.onnx_cache = onnx_cache
+        self._model: SentenceTransformer | OnnxSentenceEncoder | None = None
         self._lock = threading.Lock()
 
     @property
     def identity(self) -> str:
         dims = self.truncate_dim or "native"
+        # int8 vectors differ from float32 ones, and each CPU recipe quantises differently.
+        runtime = f"int8:backend=onnx:cpu={self.quantization}" if self.quantization else "float32:backend=torch"
         return (
             f"sentence-transformers:{self.model_id}@{self.revision or 'default'}"
-            f":dims={dims}:normalize={self.normalize}:precision=float32:backend={self.backend}"
+            f":dims={dims}:normalize={self.normalize}:precision={runtime}"
         )
 
     @property
@@ -128,31 +141,46 @@ class SentenceTransformerEmbedder(Embedder):
             raise EmbedderError(f"model '{self.model_id}' failed on a batch of {len(texts)} texts: {exc}") from exc
         return np.asarray(vectors, dtype=np.float32)
 
-    def _load(self) -> SentenceTransformer:
+    def _load(self) -> SentenceTransformer | OnnxSentenceEncoder:
         with self._lock:
             if self._model is None:
                 self._model = self._build()
             return self._model
 
-    def _build(self) -> SentenceTransformer:
-        from sentence_transformers import SentenceTransformer
+    def _build(self) -> SentenceTransformer | OnnxSentenceEncoder:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
         log.info("loading model %s (%s backend)", self.model_id, self.backend)
         try:
+            if self.quantization:
+                return self._build_onnx(self.quantization)
+            from sentence_transformers import SentenceTransformer
+
             return SentenceTransformer(
                 self.path,
                 device=self.device,
                 revision=self.revision,
                 truncate_dim=self.truncate_dim,
-                backend=self.backend,
+                backend="torch",
             )
         except (OSError, ValueError) as exc:
             raise EmbedderError(
                 f"cannot load model '{self.model_id}': {exc}. Offline, use the bundled "
                 "sentence-transformers/all-MiniLM-L6-v2 or a local path"
             ) from exc
+
+    def _build_onnx(self, target: QuantizationTarget) -> OnnxSentenceEncoder:
+        from vectorsync.embedders.onnx_runtime import OnnxSentenceEncoder
+
+        model_file = export_int8(self.model_id, self.path, target, revision=self.revision, cache_dir=self.onnx_cache)
+        return OnnxSentenceEncoder(
+            model_file,
+            self.path,
+            self.max_tokens + self.tokenizer.special_tokens,
+            truncate_dim=self.truncate_dim,
+            revision=self.revision,
+        )
 
     def _file(self, name: str) -> str:
         local = Path(self.path) / name

@@ -1,0 +1,59 @@
+"""The int8 ONNX backend: which CPUs get it, how it names itself, and that its vectors stay close to float32."""
+
+from __future__ import annotations
+
+import platform
+
+import numpy as np
+import pytest
+
+from vectorsync.embedders.onnx_export import auto_backend, cpu_quantization_target, onnx_available
+from vectorsync.embedders.sentence_transformer import SentenceTransformerEmbedder
+
+x86 = pytest.mark.skipif(platform.machine().lower() in {"arm64", "aarch64"}, reason="reads x86 CPU flags")
+needs_onnx = pytest.mark.skipif(not onnx_available(), reason="onnxruntime and onnx are not installed")
+
+TEXTS = [
+    "Honey bees live in colonies with one queen and thousands of workers.",
+    "A black hole is a region of spacetime where gravity lets nothing escape.",
+    "The Sicilian Defence answers 1.e4 with c5. " * 40,
+    "ok",
+]
+
+
+@x86
+def test_cpu_target_prefers_vnni_then_avx2_and_refuses_older_cpus():
+    assert cpu_quantization_target("flags\t: fpu sse2 avx2 avx512f avx512_vnni\n") == "avx512_vnni"
+    assert cpu_quantization_target("flags\t: fpu sse2 avx avx2\n") == "avx2"
+    assert cpu_quantization_target("flags\t: fpu sse2 sse4_2\n") is None
+
+
+def test_auto_keeps_torch_on_an_explicit_gpu_device():
+    assert auto_backend("cuda") == "torch"
+    assert auto_backend("mps") == "torch"
+
+
+def test_int8_identity_differs_from_float32_without_loading_anything(tmp_path):
+    int8 = SentenceTransformerEmbedder(backend="onnx", onnx_cache=tmp_path)
+    fp32 = SentenceTransformerEmbedder(backend="torch")
+    assert "precision=int8:backend=onnx" in int8.identity
+    assert "precision=float32:backend=torch" in fp32.identity
+    assert not int8.loaded and not any(tmp_path.iterdir())
+
+
+@needs_onnx
+def test_int8_vectors_stay_close_to_float32_and_the_export_is_reused(embedder, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("onnx")
+    int8 = SentenceTransformerEmbedder(backend="onnx", onnx_cache=cache)
+    vectors = int8.encode(TEXTS)
+    (exported,) = cache.rglob("*.onnx")
+    assert vectors.shape == (4, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert ((vectors * embedder.encode(TEXTS)).sum(axis=1) > 0.95).all()
+
+    modified = exported.stat().st_mtime_ns
+    again = SentenceTransformerEmbedder(backend="onnx", onnx_cache=cache, truncate_dim=128)
+    short = again.encode(TEXTS[:1])
+    assert exported.stat().st_mtime_ns == modified
+    assert short.shape == (1, 128) and np.isclose(np.linalg.norm(short), 1.0, atol=1e-5)
+    assert again.dimensions == 128 and int8.encode([]).shape == (0, 384)

@@ -1,0 +1,175 @@
+"""Export a sentence-transformers model to ONNX with int8 weights, once per model and CPU family, cached on disk.
+
+sentence-transformers' own exporter needs `optimum`, whose releases do not load with transformers 5;
+`torch.onnx` and `onnxruntime.quantization` do the same job with the same recipe (dynamic quantisation,
+per-channel weights, as optimum's `AutoQuantizationConfig` presets), so no calibration data is needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import platform
+import re
+import tempfile
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from vectorsync.errors import EmbedderError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+QuantizationTarget = Literal["avx512_vnni", "avx2", "arm64"]
+# Bumped when the export recipe changes, so older cached exports are not reused.
+RECIPE = 1
+OPSET = 17
+
+
+def default_cache_dir() -> Path:
+    """Where exports live: beside the user's other caches, because site-packages may be read-only."""
+    return Path.home() / ".cache" / "vectorsync" / "onnx"
+
+
+def onnx_available() -> bool:
+    """True when ONNX Runtime and the `onnx` package (which its quantiser needs) are importable."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
+
+
+def cpu_quantization_target(cpuinfo: str | None = None) -> QuantizationTarget | None:
+    """The int8 recipe this CPU runs fast: AVX512-VNNI, AVX2 or ARM64; None for CPUs with none of them."""
+    if platform.machine().lower() in {"arm64", "aarch64"}:
+        return "arm64"
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+    match = re.search(r"^flags\s*:(.*)$", cpuinfo, flags=re.MULTILINE)
+    flags = set(match.group(1).split()) if match else set()
+    if "avx512_vnni" in flags:
+        return "avx512_vnni"
+    if "avx2" in flags:
+        return "avx2"
+    return None
+
+
+def gpu_present() -> bool:
+    """True when an NVIDIA driver is loaded: torch on the GPU beats int8 on the CPU there."""
+    return Path("/proc/driver/nvidia/version").exists()
+
+
+def auto_backend(device: str | None) -> Literal["torch", "onnx"]:
+    """`backend="auto"`: ONNX int8 on CPU-only machines that run it fast and have it installed, else torch."""
+    on_cpu = device == "cpu" or (device is None and not gpu_present())
+    return "onnx" if on_cpu and onnx_available() and cpu_quantization_target() is not None else "torch"
+
+
+def export_path(
+    model_id: str, model_path: str, target: QuantizationTarget, revision: str | None, cache_dir: Path
+) -> Path:
+    """The cached export's file: named after the model, keyed by its location, revision and the recipe."""
+    key = hashlib.sha256(f"{model_path}\x00{revision}\x00{RECIPE}".encode()).hexdigest()[:12]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "--", model_id).strip("-")
+    return cache_dir / f"{slug}-{key}" / f"model_int8_{target}.onnx"
+
+
+def export_int8(
+    model_id: str,
+    model_path: str,
+    target: QuantizationTarget,
+    *,
+    revision: str | None = None,
+    cache_dir: Path | None = None,
+) -> Path:
+    """The int8 ONNX file for the model, exported and quantised on first use (a few seconds), then reused."""
+    path = export_path(model_id, model_path, target, revision, cache_dir or default_cache_dir())
+    if path.exists():
+        return path
+    if not onnx_available():
+        raise EmbedderError("the onnx backend needs onnxruntime and onnx: pip install 'vectorsync[onnx]'")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log.info("exporting %s to int8 ONNX (%s) at %s", model_id, target, path)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as scratch:
+        fp32 = Path(scratch) / "model.onnx"
+        int8 = Path(scratch) / path.name
+        try:
+            _export_fp32(_load_torch_model(model_path, revision), fp32)
+            _quantize(fp32, int8, target)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise EmbedderError(f"cannot export model '{model_id}' to ONNX: {exc}; set backend=torch") from exc
+        # Atomic: a process that races this one finds either no file or a whole one.
+        os.replace(int8, path)
+    return path
+
+
+def _load_torch_model(model_path: str, revision: str | None) -> SentenceTransformer:
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(model_path, device="cpu", revision=revision, backend="torch")
+
+
+def _export_fp32(model: SentenceTransformer, target: Path) -> None:
+    """Trace every module of the model (transformer, pooling, dense, normalise) into one graph."""
+    import torch
+
+    names = list(model.tokenizer.model_input_names)
+
+    class SentenceEmbedding(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            return self.model(dict(zip(names, inputs, strict=True)))["sentence_embedding"]
+
+    # A padded example: traced masks must handle padding, the common case in a length-sorted batch.
+    example = model.tokenizer(["an example sentence to trace", "short"], padding=True, return_tensors="pt")
+    axes = {name: {0: "batch", 1: "sequence"} for name in names}
+    model.eval()
+    # The tracer warns about shape-dependent branches; they hold for every input the tokenizer makes.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            SentenceEmbedding(),
+            tuple(example[name] for name in names),
+            str(target),
+            input_names=names,
+            output_names=["sentence_embedding"],
+            dynamic_axes={**axes, "sentence_embedding": {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+def _quantize(source: Path, target: Path, cpu: QuantizationTarget) -> None:
+    """Dynamic int8 quantisation with per-channel weights; unsigned weights for AVX2, as optimum's presets."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # The quantiser advises pre-processing on the root logger; its shape inference fails on these graphs.
+    advice = _DropMessage("Please consider to run pre-processing")
+    logging.getLogger().addFilter(advice)
+    try:
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QUInt8 if cpu == "avx2" else QuantType.QInt8,
+            per_channel=True,
+            reduce_range=False,
+        )
+    finally:
+        logging.getLogger().removeFilter(advice)
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefix)

@@ -348,5 +348,5 @@ def test_values_bson_cannot_hold_are_a_store_error_naming_the_action() -> None:
 
 def test_a_malformed_uri_is_a_config_error_without_the_password() -> None:
     with pytest.raises(ConfigError) as caught:
-        MongoStore("mongodb://alice:s3cr3t-pw@host:notaport/", "db", "c")
+        MongoStore("mongodb://user:pass-s3cr3t@example.invalid:notaport/", "db", "c")
     assert "s3cr3t" not in str(caught.value)

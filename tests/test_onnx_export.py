@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import platform
+from collections import Counter
 
 import numpy as np
 import pytest
 
 from vectorsync.embedders.onnx_export import auto_backend, cpu_quantization_target, onnx_available
+from vectorsync.embedders.onnx_runtime import OnnxSentenceEncoder
 from vectorsync.embedders.sentence_transformer import SentenceTransformerEmbedder
 
 x86 = pytest.mark.skipif(platform.machine().lower() in {"arm64", "aarch64"}, reason="reads x86 CPU flags")
@@ -41,19 +43,47 @@ def test_int8_identity_differs_from_float32_without_loading_anything(tmp_path):
     assert not int8.loaded and not any(tmp_path.iterdir())
 
 
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory):
+    """One export for this module's tests: exporting takes seconds."""
+    return tmp_path_factory.mktemp("onnx")
+
+
 @needs_onnx
-def test_int8_vectors_stay_close_to_float32_and_the_export_is_reused(embedder, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("onnx")
-    int8 = SentenceTransformerEmbedder(backend="onnx", onnx_cache=cache)
+def test_int8_vectors_stay_close_to_float32_and_the_export_is_reused(embedder, onnx_cache):
+    int8 = SentenceTransformerEmbedder(backend="onnx", onnx_cache=onnx_cache)
     vectors = int8.encode(TEXTS)
-    (exported,) = cache.rglob("*.onnx")
+    (exported,) = onnx_cache.rglob("*.onnx")
     assert vectors.shape == (4, 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert ((vectors * embedder.encode(TEXTS)).sum(axis=1) > 0.95).all()
 
     modified = exported.stat().st_mtime_ns
-    again = SentenceTransformerEmbedder(backend="onnx", onnx_cache=cache, truncate_dim=128)
+    again = SentenceTransformerEmbedder(backend="onnx", onnx_cache=onnx_cache, truncate_dim=128)
     short = again.encode(TEXTS[:1])
     assert exported.stat().st_mtime_ns == modified
     assert short.shape == (1, 128) and np.isclose(np.linalg.norm(short), 1.0, atol=1e-5)
     assert again.dimensions == 128 and int8.encode([]).shape == (0, 384)
+
+
+@needs_onnx
+def test_export_runs_attention_and_layer_norms_in_onnx_runtime_fused_int8_kernels(onnx_cache):
+    import onnx
+
+    SentenceTransformerEmbedder(backend="onnx", onnx_cache=onnx_cache).encode(TEXTS[:1])
+    (exported,) = onnx_cache.rglob("*.onnx")
+    operators = Counter(node.op_type for node in onnx.load(str(exported)).graph.node)
+    # all-MiniLM-L6-v2 has 6 layers: one quantised attention and two skip layer norms each.
+    assert operators["QAttention"] == 6 and operators["SkipLayerNormalization"] == 12
+    assert operators["Softmax"] == 0
+
+
+@needs_onnx
+def test_an_encoder_limited_to_one_thread_gives_the_same_vectors(onnx_cache):
+    embedder = SentenceTransformerEmbedder(backend="onnx", onnx_cache=onnx_cache)
+    embedder.encode(TEXTS[:1])
+    (exported,) = onnx_cache.rglob("*.onnx")
+    encoders = [OnnxSentenceEncoder(exported, embedder.path, 256, threads=n) for n in (1, None)]
+    # One text per call: int8 activations are scaled per batch, and batches grow with the thread count.
+    single, default = ([encoder.encode([text])[0] for text in TEXTS] for encoder in encoders)
+    assert np.allclose(single, default, atol=1e-6)

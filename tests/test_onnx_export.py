@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from vectorsync.embedders.onnx_export import auto_backend, cpu_quantization_target, onnx_available
+from vectorsync.embedders.onnx_export import _fuse, auto_backend, cpu_quantization_target, onnx_available
 from vectorsync.embedders.onnx_runtime import OnnxSentenceEncoder
 from vectorsync.embedders.sentence_transformer import SentenceTransformerEmbedder
 
@@ -87,3 +87,11 @@ def test_an_encoder_limited_to_one_thread_gives_the_same_vectors(onnx_cache):
     # One text per call: int8 activations are scaled per batch, and batches grow with the thread count.
     single, default = ([encoder.encode([text])[0] for text in TEXTS] for encoder in encoders)
     assert np.allclose(single, default, atol=1e-6)
+
+
+@needs_onnx
+def test_a_graph_the_optimizer_cannot_fuse_is_quantised_unfused_with_a_warning(tmp_path, caplog):
+    source = tmp_path / "model.onnx"
+    source.write_bytes(b"not a graph the optimizer can read")
+    assert not _fuse(source, tmp_path / "fused.onnx", {}, heads=0, hidden=0)
+    assert "keeping the unfused graph" in caplog.text

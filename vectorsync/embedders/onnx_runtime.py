@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 
 # ONNX Runtime on a CPU runs fastest with small batches whose size grows with its threads: on 2 cores long texts
-# two or three at a time and short ones about 16 to a batch, on 16 cores batches 8 times as large (1.8x the
-# throughput of the 2-core sizes there). Its memory arena also keeps the largest batch's activations. So a batch
-# holds at most TEXTS_PER_THREAD texts and about CHARS_PER_THREAD characters, once padded, per thread.
+# one or two at a time and short ones about 16 to a batch; on 16 cores batches 8 to 16 times as large ran 1.7 to
+# 1.8x faster than the 2-core sizes (benchmarks/README.md). Its memory arena also keeps the largest batch's
+# activations. So a batch holds at most TEXTS_PER_THREAD texts and CHARS_PER_THREAD padded characters per thread.
 TEXTS_PER_THREAD = 8
-CHARS_PER_THREAD = 2_048
+CHARS_PER_THREAD = 1_024
 
 
 class OnnxSentenceEncoder:

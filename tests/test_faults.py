@@ -52,11 +52,11 @@ class FlakyStore(LanceStore):
         self.failures = failures
         self.writes = 0
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, model: str) -> int:
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, model: str, new: bool = False) -> int:
         self.writes += 1
         if self.writes <= self.failures:
             raise ConnectionError("connection reset by peer")
-        return super().upsert(chunks, vectors, model)
+        return super().upsert(chunks, vectors, model, new)
 
 
 def test_transient_embedder_fault_heals_by_retry(data_dir, corpus):

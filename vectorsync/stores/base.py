@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -46,6 +46,14 @@ class DeadLetter:
     document: str | None = None
 
 
+class FingerprintSource(Protocol):
+    """Where a run looks up what is stored already."""
+
+    def fingerprints(self, documents: Iterable[str]) -> dict[str, str]:
+        """Chunk id -> fingerprint of every stored chunk of these documents."""
+        ...
+
+
 class VectorStore(ABC):
     """Chunks with their vectors, keyed by the deterministic chunk id so every write is an upsert."""
 
@@ -56,12 +64,22 @@ class VectorStore(ABC):
         """Where the store lives, with any password redacted."""
 
     @abstractmethod
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, model: str) -> int:
-        """Insert or replace `chunks` with their `vectors`; returns how many were written."""
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, model: str, new: bool = False) -> int:
+        """Insert or replace `chunks` with their `vectors`; returns how many were written.
+
+        `new` says the caller knows that none of these ids is stored, so a store may append without matching.
+        """
 
     @abstractmethod
     def fingerprints(self, documents: Iterable[str]) -> dict[str, str]:
         """Chunk id -> fingerprint of every stored chunk of these documents."""
+
+    def snapshot(self) -> FingerprintSource:
+        """Fingerprints as stored now, which the run's own later writes do not slow down or change.
+
+        The default reads live: a store whose lookups are indexed (MongoDB's `document` index) needs no more.
+        """
+        return self
 
     @abstractmethod
     def documents(self) -> dict[str, str]:

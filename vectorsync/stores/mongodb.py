@@ -178,7 +178,7 @@ class MongoStore(VectorStore):
         if self._owns_client:
             self._client.close()
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, model: str) -> int:
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, model: str, new: bool = False) -> int:
         if not chunks:
             return 0
         vectors = np.asarray(vectors, dtype=np.float32)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -13,13 +12,19 @@ from vectorsync.records import Chunk
 from vectorsync.stores.base import DeadLetter
 
 
-@dataclass
 class EmbeddedBatch:
-    """Chunks with their vectors, row for row, plus the chunks the embedder refused."""
+    """Chunks with their vectors, row for row, plus the chunks the embedder refused.
 
-    chunks: list[Chunk]
-    vectors: np.ndarray
-    dead_letters: list[DeadLetter] = field(default_factory=list)
+    A plain class, not a dataclass: Prefect walks a dataclass handed from task to task field by field,
+    thousands of chunks and their metadata per batch, which cost more than writing them.
+    """
+
+    __slots__ = ("chunks", "dead_letters", "vectors")
+
+    def __init__(self, chunks: list[Chunk], vectors: np.ndarray, dead_letters: list[DeadLetter] | None = None) -> None:
+        self.chunks = chunks
+        self.vectors = vectors
+        self.dead_letters = dead_letters or []
 
 
 def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk], batch_size: int | None = None) -> EmbeddedBatch:

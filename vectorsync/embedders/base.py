@@ -10,7 +10,10 @@ import numpy as np
 
 
 class Tokenizer(Protocol):
-    """Splits text into the model's own tokens, so that chunks never exceed the model's limit."""
+    """Splits text into the model's own tokens, so that chunks never exceed the model's limit.
+
+    One may also offer `token_offsets_batch(texts)`; chunking then tokenizes a whole window in one call.
+    """
 
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
         """Character `(start, end)` of every content token of `text`, special tokens excluded."""

@@ -1,104 +1,241 @@
 """Embed new files into the vector store: load -> chunk -> embed -> write -> ensure index -> smoke test.
 
-Only chunks whose fingerprint is not stored yet are embedded, so re-runs cost what changed.
+Records stream through in windows, a few embedding batches in flight at a time, so memory stays flat however
+large the corpus is. Only chunks whose fingerprint is not stored yet are embedded, so re-runs cost what changed,
+and the store is the record of progress: a crashed run, run again, finishes with nothing lost or doubled.
 
 Run it:  vectorsync run examples/docs      (or)      python -m flows.embed_new_data examples/docs
 """
 
 from __future__ import annotations
 
+import random
 import sys
 import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks.embedding import embed_batch
 from tasks.indexing import check_target_dimensions, ensure_vector_index
-from tasks.loading import load_documents
 from tasks.locking import exclusive_target
 from tasks.planning import plan_chunks
 from tasks.reporting import BatchProgress, publish_summary
 from tasks.secrets import with_secret_blocks
 from tasks.smoke import smoke_test
 from tasks.writing import delete_stale_chunks, prune_documents, record_dead_letters, write_batch
+from vectorsync import progress
 from vectorsync.embedders import shared_embedder
-from vectorsync.errors import IncompleteRun
+from vectorsync.embedding import EmbeddedBatch
+from vectorsync.errors import IncompleteRun, VectorsyncError
 from vectorsync.jobs import EmbedNewData
-from vectorsync.planning import batches, covered_prefix, documents_to_prune
+from vectorsync.planning import SeenDocuments, SyncPlan, batches, covered_prefix, documents_to_prune
+from vectorsync.records import Chunk
+from vectorsync.settings import Settings
 from vectorsync.stores import DeadLetter, shared_store
 from vectorsync.summary import RunSummary
+from vectorsync.windows import Window, read_windows
+
+# Windows in flight (read, planning, embedding or being written): enough to keep every stage busy, few enough
+# to bound memory.
+WINDOWS_IN_FLIGHT = 3
+# Chunks whose stored vectors the smoke test checks, picked evenly over the run.
+SMOKE_SAMPLES = 20
+
+
+def run_name() -> str:
+    """`embed <path>`, so the runs list says what each run embedded."""
+    job = flow_run.parameters.get("job") or {}
+    path = job.get("path") if isinstance(job, dict) else getattr(job, "path", None)
+    return f"embed {path or EmbedNewData().path}"
 
 
 @flow(
     name="embed-new-data",
+    flow_run_name=run_name,
     description="Embed new files into the vector store, then index and smoke-test it.",
-    # Two threads: one batch embeds while the one before it is written. Under a DaskTaskRunner the
-    # batches spread over the cluster's workers instead (docs/deployments.md, "Scale out").
-    task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]  # Prefect's runner generic is invariant
+    # Three threads: a window is chunked while a batch embeds and the one before it is written. Under a
+    # DaskTaskRunner the batches spread over the cluster's workers instead (docs/deployments.md, "Scale out").
+    task_runner=ThreadPoolTaskRunner(max_workers=3),  # type: ignore[arg-type]  # Prefect's runner generic is invariant
 )
-def embed_new_data(job: EmbedNewData | None = None) -> dict:
-    """Bring the store in line with the files under `job.path`; returns the run summary as JSON."""
-    job = job or EmbedNewData()
-    settings = with_secret_blocks(job.settings())
-    logger = get_run_logger()
-    started = time.perf_counter()
-    summary = RunSummary(target=settings.describe_store(), model=settings.model_name)
-    logger.info("embedding %s into %s with %s", job.path, summary.target, summary.model)
+def embed_new_data(job: EmbedNewData | None = None) -> dict[str, Any]:
+    """Bring the store in line with the files under `job.path`; returns the run summary as JSON.
 
+    The final state's message carries the counts; a run with skips or dead letters ends as
+    "Completed with skips"; a mistake (a missing path, a bad setting) fails with one line, no traceback.
+    """
+    job = job or EmbedNewData()
+    started = time.perf_counter()
+    try:
+        settings = with_secret_blocks(job.settings())
+        summary = RunSummary(target=settings.describe_store(), model=settings.model_name, path=job.path)
+        embed_and_write(job, settings, summary)
+    except VectorsyncError as exc:
+        get_run_logger().error("%s", exc)
+        return Failed(message=str(exc), data=exc)  # type: ignore[return-value]  # the caller gets `exc` raised
+    summary.seconds = time.perf_counter() - started
+    summary.completed = not (job.strict and not summary.clean)
+    publish_summary(summary)
+    if not summary.completed:
+        failure = IncompleteRun(f"--strict: {summary.headline()} under {job.path}", summary.as_json())
+        get_run_logger().error("%s", failure)
+        return Failed(message=str(failure), data=failure)  # type: ignore[return-value]
+    get_run_logger().info("%s", summary.headline())
+    name = "Completed" if summary.clean else "Completed with skips"
+    # Prefect hands the caller the state's data: the summary.
+    return Completed(message=summary.headline(), name=name, data=summary.as_json())  # type: ignore[return-value]
+
+
+def embed_and_write(job: EmbedNewData, settings: Settings, summary: RunSummary) -> None:
+    """The recipe: stream windows of records through chunk -> embed -> write, then prune, index and smoke-test."""
+    logger = get_run_logger()
+    logger.info("embedding %s into %s with %s", job.path, summary.target, summary.model)
     loaded_before = shared_embedder(settings).loaded
+    windows = read_windows(job.path, job.load_options(), max_records=settings.task_batch_size)
     with exclusive_target(summary.target, settings.data_dir / "locks"):
         check_target_dimensions(settings, allow_index_rebuild=job.update_index)
-        loaded = load_documents(job.path, job.load_options())
-        chunks, plan = plan_chunks(loaded.records, settings, refresh=job.refresh)
-        summary.skips, summary.documents, summary.chunks = loaded.skips, len(loaded.records), len(chunks)
-        summary.unchanged = plan.unchanged
+        run = StreamingRun(job, settings, summary)
+        for window in windows:
+            run.submit(window)
+        run.finish()
 
-        work = batches(plan.to_embed, settings.task_batch_size)
-        bar = BatchProgress(len(plan.to_embed))
-        embedding, writes = [], []
-        for number, batch in enumerate(work, 1):
-            embedding.append(embed_batch.submit(batch, settings, number, len(work)))
-            # The future itself goes in: Prefect hands the write its result, on whichever worker runs it.
-            writes.append(write_batch.submit(embedding[-1], settings, number, len(work)))  # type: ignore[call-overload]
-        for batch, embedded in zip(work, embedding, strict=True):
-            summary.dead_letters.extend(embedded.result().dead_letters)
-            bar.advance(len(batch))
-        summary.embedded = sum(write.result() for write in writes)
-
-        summary.deleted = delete_stale_chunks(plan.stale_ids, settings)
         if job.prune:
-            stored = shared_store(settings).documents()
             gone = documents_to_prune(
-                stored,
-                {r.id for r in loaded.records},
-                covered_prefix(job.path),
-                keep_sources={s.source for s in loaded.skips},
+                shared_store(settings).documents(), run.seen, covered_prefix(job.path), keep_sources=run.failed_files
             )
             summary.deleted += prune_documents(gone, settings)
             summary.pruned_documents = len(gone)
-        problem_sources = {s.source for s in loaded.skips} | {d.source for d in summary.dead_letters}
-        letters = [DeadLetter(s.source, s.reason, s.location) for s in loaded.skips] + summary.dead_letters
-        record_dead_letters(letters, sorted(set(loaded.files) - problem_sources), settings)
 
         summary.index_state = ensure_vector_index(settings, update=job.update_index).state
-        rejected = {letter.document for letter in summary.dead_letters}
-        written = [c for c in chunks if c.document not in rejected]
-        if written:
-            summary.smoke_query = job.query or written[0].text
-            summary.smoke_hits = smoke_test(settings, job.query, written[0], k=job.top_k)
-
-    summary.dead_lettered = len(summary.dead_letters)
+        if run.samples:
+            summary.smoke_query = job.query or run.samples[0].text
+            summary.smoke_hits = smoke_test(settings, job.query, run.samples, k=job.top_k)
     summary.model_loaded = shared_embedder(settings).loaded and not loaded_before
-    summary.seconds = time.perf_counter() - started
-    summary.completed = not (job.strict and (summary.skips or summary.dead_letters))
-    publish_summary(summary)
-    if not summary.completed:
-        raise IncompleteRun(
-            f"--strict: {len(summary.skips)} inputs skipped and {summary.dead_lettered} dead-lettered under {job.path}",
-            summary.as_json(),
-        )
-    return summary.as_json()
+
+
+@dataclass
+class _Pending:
+    """A window on its way: being planned, then its batches embedding and being written."""
+
+    window: Window
+    planning: PrefectFuture[tuple[list[Chunk], SyncPlan]] | None
+    chunks: list[Chunk] = field(default_factory=list)
+    embeds: list[PrefectFuture[EmbeddedBatch]] = field(default_factory=list)
+    writes: list[PrefectFuture[int]] = field(default_factory=list)
+    dispatched: bool = False
+
+
+@dataclass
+class StreamingRun:
+    """Windows in flight through the tasks, and what the run learns from each as it finishes, in order.
+
+    While the flow reads window n, window n-1 is being chunked and planned and earlier ones embedded and
+    written, each on the task runner's workers: reading, tokenizing, the model and the store overlap.
+    """
+
+    job: EmbedNewData
+    settings: Settings
+    summary: RunSummary
+    seen: SeenDocuments = field(default_factory=SeenDocuments)
+    failed_files: set[str] = field(default_factory=set)
+    samples: list[Chunk] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        store = shared_store(self.settings)
+        self._stored = store.snapshot()
+        self._old_letters = {letter.source for letter in store.dead_letters()}
+        self._problems: set[str] = set()
+        self._pending: deque[_Pending] = deque()
+        self._progress = BatchProgress()
+        self._batches = 0
+        self._windows = 0
+        self._rng = random.Random(0)
+        progress.start("reading")
+
+    def submit(self, window: Window) -> None:
+        """Start planning `window`, hand the one before it to the embedders; waits while too many are out."""
+        self._read(window)
+        planning = None
+        if window.records:
+            planning = plan_chunks.submit(
+                window.records, self.settings, self.job.refresh, f"window-{window.number}", self._stored
+            )
+        self._pending.append(_Pending(window, planning))
+        if len(self._pending) > 1:
+            self._dispatch(self._pending[-2])
+        while len(self._pending) > WINDOWS_IN_FLIGHT:
+            self._complete(self._pending.popleft())
+
+    def finish(self) -> None:
+        """Wait for every window still in flight."""
+        for pending in self._pending:
+            self._dispatch(pending)
+        while self._pending:
+            self._complete(self._pending.popleft())
+
+    def _dispatch(self, pending: _Pending) -> None:
+        """Once its plan is ready, send the window's chunks to embed in batches, each written when embedded."""
+        if pending.dispatched or pending.planning is None:
+            pending.dispatched = True
+            return
+        pending.dispatched = True
+        pending.chunks, plan = pending.planning.result()
+        self.summary.chunks += len(pending.chunks)
+        self.summary.unchanged += plan.unchanged
+        if plan.stale_ids:
+            self.summary.deleted += delete_stale_chunks(plan.stale_ids, self.settings)
+        for batch in batches(plan.to_embed, self.settings.task_batch_size):
+            self._batches += 1
+            replacing = frozenset(c.id for c in batch if c.id in plan.replacing)
+            pending.embeds.append(embed_batch.submit(batch, self.settings, self._batches))
+            pending.writes.append(write_batch.submit(pending.embeds[-1], self.settings, replacing, self._batches))  # type: ignore[call-overload]
+        self._progress.expect(len(plan.to_embed))
+
+    def _read(self, window: Window) -> None:
+        self.summary.files += len(window.files)
+        self.summary.documents += len(window.records)
+        self.summary.add_skips(window.skips)
+        progress.advance("reading", len(window.files))
+        logger = get_run_logger()
+        for skip in window.skips:
+            logger.warning("skipped %s", skip)
+            self.failed_files.add(skip.source)
+        if self.job.prune:
+            self.seen.add(record.id for record in window.records)
+
+    def _complete(self, pending: _Pending) -> None:
+        self._dispatch(pending)
+        rejected: list[DeadLetter] = []
+        for embedding, write in zip(pending.embeds, pending.writes, strict=True):
+            self.summary.embedded += write.result()
+            batch = embedding.result()
+            rejected.extend(batch.dead_letters)
+            self._progress.advance(len(batch.chunks) + len(batch.dead_letters))
+        self.summary.add_dead_letters(rejected)
+        letters = [DeadLetter(s.source, s.reason, s.location) for s in pending.window.skips] + rejected
+        self._problems |= {letter.source for letter in letters}
+        clean = [f for f in pending.window.files if f in self._old_letters and f not in self._problems]
+        if letters or clean:
+            record_dead_letters(letters, clean, self.settings)
+        self._sample(pending.chunks, {letter.document for letter in letters})
+
+    def _sample(self, chunks: list[Chunk], rejected: set[str | None]) -> None:
+        """Keep a chunk of this window for the smoke test: a reservoir sample, so picks spread over the run."""
+        written = [chunk for chunk in chunks if chunk.document not in rejected]
+        if not written:
+            return
+        self._windows += 1
+        pick = written[0] if not self.samples else self._rng.choice(written)
+        if len(self.samples) < SMOKE_SAMPLES:
+            self.samples.append(pick)
+        elif (slot := self._rng.randrange(self._windows)) < SMOKE_SAMPLES:
+            self.samples[slot] = pick
 
 
 if __name__ == "__main__":

@@ -100,8 +100,8 @@ def embed_corpus(dataset: BeirDataset, settings: Settings, long_text: LongText) 
     bar = BatchProgress(len(plan.to_embed))
     writes, letters = [], []
     for number, batch in enumerate(work, 1):
-        embedded = embed_batch(batch, settings, number, len(work))
-        writes.append(write_batch.submit(embedded, settings, number, len(work)))
+        embedded = embed_batch(batch, settings, number)
+        writes.append(write_batch.submit(embedded, settings, plan.replacing, number))
         letters.extend(embedded.dead_letters)
         bar.advance(len(batch))
     written = sum(write.result() for write in writes)

@@ -12,6 +12,7 @@ from vectorsync.planning import SyncPlan, plan_sync
 from vectorsync.records import Chunk, Record
 from vectorsync.settings import Settings
 from vectorsync.stores import shared_store
+from vectorsync.stores.base import FingerprintSource
 
 
 @task(
@@ -22,14 +23,23 @@ from vectorsync.stores import shared_store
     retry_jitter_factor=JITTER,
     retry_condition_fn=retry_transient,
     cache_policy=NO_CACHE,
+    persist_result=False,
 )
 def plan_chunks(
-    records: list[Record], settings: Settings, refresh: bool = False, label: str = "documents"
+    records: list[Record],
+    settings: Settings,
+    refresh: bool = False,
+    label: str = "documents",
+    stored: FingerprintSource | None = None,
 ) -> tuple[list[Chunk], SyncPlan]:
-    """All chunks of `records`, and the plan: which need embedding, which stored chunks went stale."""
+    """All chunks of `records`, and the plan: which need embedding, which stored chunks went stale.
+
+    `stored` is where fingerprints are looked up: the store's snapshot from the start of a streaming run,
+    or the store itself.
+    """
     chunker = chunker_for(shared_embedder(settings), settings.chunk_tokens, settings.chunk_overlap)
-    chunks = [chunk for record in records for chunk in chunker.chunk(record)]
-    plan = plan_sync(chunks, shared_store(settings), refresh=refresh)
+    chunks = chunker.chunk_many(records)
+    plan = plan_sync(chunks, stored or shared_store(settings), refresh=refresh)
     get_run_logger().info(
         "%d chunks from %d records: %d to embed, %d unchanged, %d stale",
         len(chunks),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from uuid import UUID
 
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
@@ -9,36 +10,71 @@ from prefect.artifacts import create_progress_artifact, create_table_artifact, u
 from vectorsync import progress
 from vectorsync.summary import RunSummary
 
+UPDATE_EVERY_S = 5.0
+
 
 class BatchProgress:
-    """A progress artifact in the UI and the in-process progress report, advanced once per batch."""
+    """The run's progress artifact in the Prefect UI, updated as batches finish, and the work expected so far.
 
-    def __init__(self, total_chunks: int, label: str = "embedding") -> None:
-        self.total = total_chunks
+    Work done is reported by the tasks that do it (`progress.advance`), as the model works; this object says
+    how much work there is, which in a streaming run grows window by window.
+    """
+
+    def __init__(self, total_chunks: int = 0, label: str = "embedding") -> None:
+        self.total = 0
         self.done = 0
         self.label = label
         self._artifact: UUID | None = None
-        if total_chunks:
+        self._updated = 0.0
+        progress.start(label)
+        self.expect(total_chunks)
+
+    def expect(self, chunks: int) -> None:
+        """`chunks` more are known to need embedding."""
+        if not chunks:
+            return
+        self.total += chunks
+        progress.expect(self.label, chunks)
+        if self._artifact is None:
             self._artifact = create_progress_artifact(  # type: ignore[assignment]  # sync in a sync flow
-                progress=0.0, key="embedding-progress", description=f"Chunks embedded of {total_chunks}"
+                progress=0.0, key=f"{self.label}-progress", description=self._description()
             )
-            progress.report(label, 0, total_chunks)
+            self._updated = time.monotonic()
+        else:
+            self._update()
 
     def advance(self, chunks: int) -> None:
-        """Count `chunks` more as finished."""
+        """`chunks` more are finished (their batch is written)."""
         self.done += chunks
-        if self._artifact is not None:
-            update_progress_artifact(self._artifact, progress=100.0 * self.done / max(self.total, 1))
-        progress.report(self.label, self.done, self.total)
+        self._update()
+
+    def _update(self) -> None:
+        # Each update is a call to the API: a few a minute keep the page live without slowing the run.
+        if self._artifact is None or (self.done < self.total and time.monotonic() - self._updated < UPDATE_EVERY_S):
+            return
+        percent = 100.0 * self.done / max(self.total, 1)
+        update_progress_artifact(self._artifact, progress=percent, description=self._description())  # type: ignore[arg-type]
+        self._updated = time.monotonic()
+
+    def _description(self) -> str:
+        return f"Chunks {self.label}: {self.done:,} of {self.total:,} found so far"
 
 
 def publish_summary(summary: RunSummary) -> None:
     """The run's figures, and its skips and dead letters when there are any, as table artifacts."""
-    create_table_artifact(table=summary.table_rows(), key="run-summary", description="What this run did")
+    create_table_artifact(
+        table=summary.table_rows(), key="run-summary", description=f"What this run did: {summary.headline()}"
+    )
     problems = [
-        {"source": item.source, "location": item.location or "", "reason": item.reason, "kind": kind}
-        for kind, items in (("skipped", summary.skips), ("dead letter", summary.dead_letters))
+        {"what": kind, "source": item.source, "where": item.location or "", "reason": item.reason}
+        for kind, items in (("input skipped", summary.skips), ("chunk dead-lettered", summary.dead_letters))
         for item in items
     ]
     if problems:
-        create_table_artifact(table=problems, key="dead-letters", description="Input left out of this run, with why")
+        shown = "" if len(problems) == summary.skipped + summary.dead_lettered else f", the first {len(problems)}"
+        create_table_artifact(
+            table=problems,
+            key="dead-letters",
+            description=f"Left out of this run: {summary.skipped} inputs skipped, "
+            f"{summary.dead_lettered} chunks dead-lettered{shown}",
+        )

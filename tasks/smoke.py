@@ -23,12 +23,12 @@ from vectorsync.stores import shared_store
     retry_condition_fn=retry_transient,
     cache_policy=NO_CACHE,
 )
-def smoke_test(settings: Settings, query: str | None, sample: Chunk, k: int = 3) -> list[Hit]:
+def smoke_test(settings: Settings, query: str | None, samples: list[Chunk], k: int = 3) -> list[Hit]:
     """Search the store for `query`; without one, `sample`'s stored vector must find `sample` first.
 
     The self-check reuses the stored vector, so a run with nothing to embed never loads the model.
     """
-    store = shared_store(settings)
+    store, sample = shared_store(settings), samples[0]
     if query:
         hits = search_text(store, shared_embedder(settings), query, k=k)
     else:

@@ -47,7 +47,9 @@ class Settings(BaseSettings):
         "onnxruntime is installed), else torch; torch opts out.",
     )
     batch_size: int = Field(64, ge=1, le=2048, description="Texts per model call.")
-    task_batch_size: int = Field(256, ge=1, description="Chunks per Prefect embedding task.")
+    task_batch_size: int = Field(
+        1024, ge=1, description="Chunks per Prefect embedding task, and records per window a run reads ahead."
+    )
     normalize: bool = Field(True, description="L2-normalise vectors (cosine = dot product).")
     dimensions: int | None = Field(None, ge=1, description="Requested output dimensions (OpenAI v3, Matryoshka).")
     chunk_tokens: int | None = Field(None, ge=8, description="Tokens per chunk; the model's maximum when unset.")

@@ -1,0 +1,56 @@
+"""Read a path's records in bounded windows, so that a run's memory does not grow with the corpus.
+
+A window closes after `max_records` records or `max_chars` characters of text, whichever comes first; a
+record is never split across windows, so every document is chunked and planned whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vectorsync.records import Record, Skip
+from vectorsync.sources import LoadOptions, discover, load_file
+
+
+@dataclass
+class Window:
+    """Consecutive records of a run, what was skipped while reading them, and the files they came from."""
+
+    number: int
+    records: list[Record] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    chars: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.records or self.skips or self.files)
+
+
+def read_windows(
+    path: str | Path, options: LoadOptions, max_records: int = 2048, max_chars: int = 4_000_000
+) -> Iterator[Window]:
+    """Windows of the records under `path`, file by file in sorted order, read lazily.
+
+    Raises `InputError` at once (before the first window) when the path does not exist or names no file.
+    """
+    files = discover(path)
+    return _windows(files, options, max_records, max_chars)
+
+
+def _windows(files: list[Path], options: LoadOptions, max_records: int, max_chars: int) -> Iterator[Window]:
+    window = Window(1)
+    for file in files:
+        window.files.append(file.as_posix())
+        for item in load_file(file, options):
+            if isinstance(item, Skip):
+                window.skips.append(item)
+                continue
+            window.records.append(item)
+            window.chars += len(item.text)
+            if len(window.records) >= max_records or window.chars >= max_chars:
+                yield window
+                window = Window(window.number + 1)
+    if window:
+        yield window

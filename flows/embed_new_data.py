@@ -86,7 +86,7 @@ def embed_new_data(job: EmbedNewData | None = None) -> dict:
         written = [c for c in chunks if c.document not in rejected]
         if written:
             summary.smoke_query = job.query or written[0].text
-            summary.smoke_hits = smoke_test(settings, job.query, written[0], k=job.top_k)
+            summary.smoke_hits = smoke_test(settings, job.query, [written[0]], k=job.top_k)
 
     summary.dead_lettered = len(summary.dead_letters)
     summary.model_loaded = shared_embedder(settings).loaded and not loaded_before

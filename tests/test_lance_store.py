@@ -174,3 +174,24 @@ def test_concurrent_first_writes_to_a_new_table_lose_nothing(tmp_path):
     for thread in threads:
         thread.join()
     assert LanceStore(tmp_path / "lancedb").count() == 30
+
+
+def test_an_older_quantised_index_is_rescored_then_replaced(tmp_path):
+    """IVF_HNSW_SQ (the index earlier releases built) clips vectors unlike the bulk; the refine step re-scores them."""
+    from lancedb.index import HnswSq
+
+    store = LanceStore(tmp_path / "lancedb", exact_max_rows=1_000)
+    rng = np.random.default_rng(0)
+    bulk = rng.standard_normal(384) + 0.15 * rng.standard_normal((3_000, 384))
+    vectors = np.vstack([bulk, rng.standard_normal((6, 384))]).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    chunks = make_chunks(len(vectors))
+    store.upsert(chunks, vectors, "m")
+    store.ensure_index(IndexSpec("vector_index", 384))
+    store._table().create_index("vector", config=HnswSq(distance_type="cosine"), name="vector_index_ann")
+    for row in range(3_000, 3_006):
+        query = vectors[row] + 0.05 * rng.standard_normal(384).astype(np.float32)
+        ann, exact = store.search(query, k=1)[0], store.search(query, k=1, exact=True)[0]
+        assert ann.id == exact.id == chunks[row].id and ann.score == pytest.approx(exact.score, abs=1e-3)
+    store.ensure_index(IndexSpec("vector_index", 384))
+    assert [ix.index_type for ix in store._table().list_indices()] == ["IvfFlat"]

@@ -10,7 +10,7 @@ import pytest
 from vectorsync.errors import DimensionMismatch, FilterError
 from vectorsync.records import Chunk, chunk_id
 from vectorsync.stores.base import DeadLetter, IndexSpec
-from vectorsync.stores.lance import LanceStore
+from vectorsync.stores.lance import LanceStore, search_effort
 
 
 def make_chunks(n: int, document: str = "doc", kind: str = "md") -> list[Chunk]:
@@ -91,7 +91,14 @@ def test_index_status_reports_absent_then_ready(store):
     assert status.queryable and status.dimensions == 8
 
 
-def test_ann_index_is_built_on_large_tables_and_agrees_with_exact_search(store):
+def test_small_tables_are_searched_exactly_without_an_ann_index(store):
+    store.upsert(make_chunks(50), unit_vectors(50), "m")
+    status = store.ensure_index(IndexSpec("vector_index", 8))
+    assert status.queryable and status.definition["ann"] is False
+
+
+def test_ann_index_is_built_above_the_exact_threshold_and_agrees_with_exact_search(tmp_path):
+    store = LanceStore(tmp_path / "lancedb", exact_max_rows=500)
     n = 1_200
     vectors = unit_vectors(n, dims=16, seed=1)
     store.upsert(make_chunks(n), vectors, "m")
@@ -99,6 +106,42 @@ def test_ann_index_is_built_on_large_tables_and_agrees_with_exact_search(store):
     assert status.definition["ann"] is True and status.queryable
     query = vectors[42]
     assert store.search(query, k=1)[0].id == store.search(query, k=1, exact=True)[0].id
+
+
+def test_a_hit_scores_the_same_whichever_path_found_it(tmp_path):
+    store = LanceStore(tmp_path / "lancedb", exact_max_rows=1_000)
+    vectors = unit_vectors(3_000, dims=64, seed=2)
+    store.upsert(make_chunks(3_000), vectors, "m")
+    assert store.ensure_index(IndexSpec("vector_index", 64)).definition["ann"] is True
+    for query in unit_vectors(10, dims=64, seed=3):
+        ann = {h.id: h.score for h in store.search(query, k=10)}
+        exact = {h.id: h.score for h in store.search(query, k=10, exact=True)}
+        shared = set(ann) & set(exact)
+        assert shared and all(abs(ann[i] - exact[i]) < 0.001 for i in shared)
+
+
+def test_a_short_distinct_document_among_near_identical_rows_is_found_first(tmp_path):
+    store = LanceStore(tmp_path / "lancedb", exact_max_rows=1_000)
+    bulk = unit_vectors(1, dims=64, seed=4)[0] + 0.05 * unit_vectors(4_000, dims=64, seed=5)
+    distinct = unit_vectors(1, dims=64, seed=6)
+    vectors = np.vstack([bulk / np.linalg.norm(bulk, axis=1, keepdims=True), distinct]).astype(np.float32)
+    chunks = make_chunks(len(vectors))
+    store.upsert(chunks, vectors, "m")
+    store.ensure_index(IndexSpec("vector_index", 64))
+    query = distinct[0] + 0.5 * unit_vectors(1, dims=64, seed=7)[0]
+    hits = store.search(query / np.linalg.norm(query), k=10)
+    assert hits[0].id == chunks[-1].id
+    assert hits[0].score == pytest.approx(
+        store.search(query / np.linalg.norm(query), k=1, exact=True)[0].score, abs=1e-3
+    )
+
+
+def test_ann_effort_follows_the_table_size_and_candidates():
+    small, large = search_effort(40_000, 200, k=10), search_effort(1_000_000, 1_000, k=10)
+    assert small.candidates == large.candidates == 200 and small.refine_factor >= 1
+    assert small.nprobes <= 200 and large.nprobes >= 50
+    assert search_effort(1_000_000, 1_000, k=10, num_candidates=5_000).nprobes > large.nprobes
+    assert search_effort(1_000_000, 1_000, k=10, num_candidates=50_000).candidates == 10_000
 
 
 def test_dead_letters_are_kept_replaced_and_cleared(store):
@@ -131,3 +174,24 @@ def test_concurrent_first_writes_to_a_new_table_lose_nothing(tmp_path):
     for thread in threads:
         thread.join()
     assert LanceStore(tmp_path / "lancedb").count() == 30
+
+
+def test_an_older_quantised_index_is_rescored_then_replaced(tmp_path):
+    """IVF_HNSW_SQ (the index earlier releases built) clips vectors unlike the bulk; the refine step re-scores them."""
+    from lancedb.index import HnswSq
+
+    store = LanceStore(tmp_path / "lancedb", exact_max_rows=1_000)
+    rng = np.random.default_rng(0)
+    bulk = rng.standard_normal(384) + 0.15 * rng.standard_normal((3_000, 384))
+    vectors = np.vstack([bulk, rng.standard_normal((6, 384))]).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    chunks = make_chunks(len(vectors))
+    store.upsert(chunks, vectors, "m")
+    store.ensure_index(IndexSpec("vector_index", 384))
+    store._table().create_index("vector", config=HnswSq(distance_type="cosine"), name="vector_index_ann")
+    for row in range(3_000, 3_006):
+        query = vectors[row] + 0.05 * rng.standard_normal(384).astype(np.float32)
+        ann, exact = store.search(query, k=1)[0], store.search(query, k=1, exact=True)[0]
+        assert ann.id == exact.id == chunks[row].id and ann.score == pytest.approx(exact.score, abs=1e-3)
+    store.ensure_index(IndexSpec("vector_index", 384))
+    assert [ix.index_type for ix in store._table().list_indices()] == ["IvfFlat"]

@@ -47,13 +47,14 @@ def promote(root: Path, name: str, table: str) -> str:
 
 
 def drop_table(root: Path, table: str) -> None:
-    """Remove a table with what LanceStore keeps beside it (dead letters, index definition)."""
+    """Remove a table with what LanceStore keeps beside it (dead letters, index definition, ANN training note)."""
     db = lancedb.connect(str(root))
     existing = set(db.list_tables().tables)
     for name in (table, f"{table}_dead_letters"):
         if name in existing:
             db.drop_table(name)
-    (root / f"{table}.index.json").unlink(missing_ok=True)
+    for kept in (f"{table}.index.json", f"{table}.ann.json"):
+        (root / kept).unlink(missing_ok=True)
 
 
 def _read(root: Path) -> dict[str, dict[str, str]]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import math
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import lancedb
 import numpy as np
 import pyarrow as pa
+from lancedb.index import IvfFlat
 
 from vectorsync.errors import DimensionMismatch, StoreError
 from vectorsync.filters import to_lance_sql
@@ -21,8 +24,24 @@ from vectorsync.stores.base import DeadLetter, FingerprintSource, IndexSpec, Ind
 
 log = logging.getLogger(__name__)
 
-# Below this many rows a flat scan is exact and faster than training an ANN index.
-ANN_MIN_ROWS = 1_000
+# Up to this many rows a search scans every vector: exact, and about 0.1 s for 384 dimensions on 2 busy cores
+# (benchmarks/ann_recall.py measures the crossover); larger tables get an ANN index.
+EXACT_MAX_ROWS = 25_000
+# Atlas recommends 10-20x k candidates and caps numCandidates at 10,000; the same numbers set the effort here.
+CANDIDATES_PER_RESULT = 20
+MIN_CANDIDATES = 100
+MAX_NUM_CANDIDATES = 10_000
+# IVF_FLAT keeps full-precision vectors, so its scores are true ones and it builds in seconds (IVF_HNSW_SQ took
+# 553 s for 100,000 vectors on 2 cores, and its scalar quantisation clips vectors unlike the bulk of the table).
+ANN_INDEX_TYPE = "IvfFlat"
+# An index is retrained once the table has grown this much past the rows its partitions were trained on.
+RETRAIN_GROWTH = 2.0
+# Probing: every query scans at least MIN_PROBED of the partitions (and MIN_PROBES of them), and enough of them
+# to hold SCANNED_PER_CANDIDATE rows per candidate; measured for recall@10 >= 0.98 by benchmarks/ann_recall.py.
+MIN_PROBES = 20
+MIN_PROBED = 0.05
+SCANNED_PER_CANDIDATE = 50
+MAX_REFINE_FACTOR = 20
 _SQL_IN_SLICE = 500
 # Below this many rows a lookup scan costs less than keeping b-tree indexes on `document` and `id`.
 LOOKUP_INDEX_MIN_ROWS = 10_000
@@ -64,10 +83,17 @@ class LanceStore(VectorStore):
 
     kind = "lancedb"
 
-    def __init__(self, path: str | Path, table: str = "chunks", filter_fields: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        table: str = "chunks",
+        filter_fields: Sequence[str] = (),
+        exact_max_rows: int = EXACT_MAX_ROWS,
+    ) -> None:
         self.path = Path(path)
         self.table_name = table
         self.default_filter_fields = tuple(filter_fields)
+        self.exact_max_rows = exact_max_rows
         self.path.mkdir(parents=True, exist_ok=True)
         self._db = lancedb.connect(str(self.path))
 
@@ -175,14 +201,14 @@ class LanceStore(VectorStore):
             return IndexStatus(name=name, state="ABSENT", queryable=False)
         table = self._table()
         rows = table.count_rows() if table is not None else 0
-        ann = table is not None and any(ix.name == f"{name}_ann" for ix in table.list_indices())
-        state = "READY" if ann or rows < ANN_MIN_ROWS else "STALE"
+        ann = table is not None and self._ann_index(table, name) is not None
+        state = "READY" if ann or rows <= self.exact_max_rows else "STALE"
         return IndexStatus(
             name=name,
             state=state,
             queryable=state == "READY",
             dimensions=spec.dimensions,
-            definition={**_spec_to_json(spec), "ann": ann, "rows": rows},
+            definition={**_spec_to_json(spec), "ann": ann, "rows": rows, "exact_max_rows": self.exact_max_rows},
         )
 
     def search(
@@ -193,6 +219,7 @@ class LanceStore(VectorStore):
         num_candidates: int | None = None,
         exact: bool = False,
     ) -> list[Hit]:
+        """The `k` nearest chunks; exact on small tables, else the ANN index with every hit re-scored exactly."""
         table = self._table()
         if table is None:
             return []
@@ -202,12 +229,20 @@ class LanceStore(VectorStore):
         if filter:
             allowed = spec.filter_fields if spec else self.default_filter_fields
             query = query.where(to_lance_sql(filter, allowed), prefilter=True)
-        if exact:
+        rows = table.count_rows()
+        if exact or rows <= self.exact_max_rows:
             query = query.bypass_vector_index()
-        elif num_candidates:
-            query = query.ef(num_candidates).refine_factor(max(1, num_candidates // max(k, 1) // 4))
-        rows = query.select(["id", "text", "source", "document", "chunk_index", "metadata", "_distance"]).to_list()
-        return [_to_hit(row, similarity) for row in rows]
+        else:
+            effort = search_effort(rows, self._trained_partitions(rows), k, num_candidates)
+            # A narrow filter may leave too few rows in the probed partitions: then probe on until k are found.
+            query = (
+                query.minimum_nprobes(effort.nprobes)
+                .maximum_nprobes(0 if filter else effort.nprobes)
+                .ef(effort.candidates)
+                .refine_factor(effort.refine_factor)
+            )
+        found = query.select(["id", "text", "source", "document", "chunk_index", "metadata", "_distance"]).to_list()
+        return [_to_hit(row, similarity) for row in found]
 
     def add_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
         if not letters:
@@ -268,21 +303,40 @@ class LanceStore(VectorStore):
 
     def _build_indexes(self, table: Any, spec: IndexSpec) -> None:
         rows = table.count_rows()
-        existing = {ix.name for ix in table.list_indices()}
-        if rows >= ANN_MIN_ROWS:
-            if f"{spec.name}_ann" in existing:
-                table.optimize()
+        if rows > self.exact_max_rows:
+            index = self._ann_index(table, spec.name)
+            trained = self._trained().get("rows", 0)
+            if index is None or index.index_type != ANN_INDEX_TYPE or rows > RETRAIN_GROWTH * trained:
+                self._train_ann_index(table, spec, rows)
             else:
-                log.info("building ANN index %s over %d vectors", spec.name, rows)
-                table.create_index(
-                    metric=_LANCE_METRIC[spec.similarity],
-                    index_type="IVF_HNSW_SQ",
-                    vector_column_name="vector",
-                    name=f"{spec.name}_ann",
-                )
+                table.optimize()  # new rows join the trained partitions
+        existing = {ix.name for ix in table.list_indices()}
         for field in spec.filter_fields:
             if "." not in field and f"{field}_idx" not in existing:
                 table.create_scalar_index(field, name=f"{field}_idx")
+
+    def _train_ann_index(self, table: Any, spec: IndexSpec, rows: int) -> None:
+        """(Re)build the IVF_FLAT index with partitions sized for `rows`, and note what it was trained on."""
+        partitions = ann_partitions(rows)
+        log.info("building ANN index %s: IVF_FLAT, %d partitions over %d vectors", spec.name, partitions, rows)
+        config = IvfFlat(distance_type=_LANCE_METRIC[spec.similarity], num_partitions=partitions)  # type: ignore[arg-type]
+        table.create_index("vector", config=config, name=f"{spec.name}_ann", replace=True)
+        self._trained_file().write_text(json.dumps({"rows": rows, "partitions": partitions}))
+
+    def _ann_index(self, table: Any, name: str) -> Any:
+        return next((ix for ix in table.list_indices() if ix.name == f"{name}_ann"), None)
+
+    def _trained(self) -> dict[str, int]:
+        try:
+            return dict(json.loads(self._trained_file().read_text()))
+        except (OSError, ValueError):
+            return {}
+
+    def _trained_partitions(self, rows: int) -> int:
+        return int(self._trained().get("partitions") or ann_partitions(rows))
+
+    def _trained_file(self) -> Path:
+        return self.path / f"{self.table_name}.ann.json"
 
     def _spec_file(self) -> Path:
         return self.path / f"{self.table_name}.index.json"
@@ -341,6 +395,33 @@ def _fingerprints(table: Any, documents: Iterable[str]) -> dict[str, str]:
         rows = table.search().where(where).select(["id", "fingerprint"]).limit(None).to_arrow()
         found.update(zip(rows["id"].to_pylist(), rows["fingerprint"].to_pylist(), strict=True))
     return found
+
+
+@dataclass(frozen=True)
+class SearchEffort:
+    """How hard one ANN query looks: Atlas's numCandidates, the IVF partitions probed, the refine factor."""
+
+    candidates: int
+    nprobes: int
+    refine_factor: int
+
+
+def search_effort(rows: int, partitions: int, k: int, num_candidates: int | None = None) -> SearchEffort:
+    """The effort for `k` hits: partitions enough to hold the candidates several times over, at least a share.
+
+    The refine step re-reads the full vectors of `refine_factor * k` candidates and ranks them by true distance,
+    so a hit's score is the same whichever path found it, even on an index built by an older, quantised release.
+    """
+    candidates = min(max(num_candidates or CANDIDATES_PER_RESULT * k, MIN_CANDIDATES, k), MAX_NUM_CANDIDATES)
+    per_partition = max(rows / max(partitions, 1), 1.0)
+    wanted = max(math.ceil(SCANNED_PER_CANDIDATE * candidates / per_partition), math.ceil(MIN_PROBED * partitions))
+    nprobes = min(max(wanted, MIN_PROBES), partitions)
+    return SearchEffort(candidates, nprobes, max(1, min(candidates // max(k, 1), MAX_REFINE_FACTOR)))
+
+
+def ann_partitions(rows: int) -> int:
+    """IVF partitions for a table of `rows`: about sqrt(rows), so a probe and the centroid scan cost alike."""
+    return max(1, round(math.sqrt(rows)))
 
 
 def _to_arrow(chunks: Sequence[Chunk], vectors: np.ndarray, model: str, dims: int) -> pa.Table:

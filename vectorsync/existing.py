@@ -173,13 +173,13 @@ class ExistingCollection:
         """Create the vector index on the target (or rebuild it when `update`), then wait until it is queryable."""
         return self.target.ensure_index(self.spec, timeout_s=timeout_s, update=update, model=self.embedder.model_id)
 
-    def search(self, vector: np.ndarray, k: int) -> list[Hit]:
-        """The `k` documents (chunks, in chunk mode) nearest to `vector`, with their text."""
+    def search(self, vector: np.ndarray, k: int, exact: bool = False) -> list[Hit]:
+        """The `k` documents (chunks, in chunk mode) nearest to `vector`, with their text; `exact` skips the ANN."""
         if self.chunker is not None:
-            return self.target.search(vector, k=k)
+            return self.target.search(vector, k=k, exact=exact)
         store = self.source
         stage = vector_search_pipeline(
-            encode_vector(vector, store.vector_format), index=self.spec.name, path=store.vector_field, k=k
+            encode_vector(vector, store.vector_format), index=self.spec.name, path=store.vector_field, k=k, exact=exact
         )[0]
         project = dict.fromkeys(text_paths(self.text), 1) | {"score": {"$meta": "vectorSearchScore"}}
         where = store.collection.full_name

@@ -148,6 +148,7 @@ def test_rerun_upsert_keeps_one_document_per_chunk(store: Callable[..., MongoSto
     assert chunks_store.documents() == {"doc0.txt": "doc0.txt", "doc1.txt": "doc1.txt"}
     assert chunks_store.stored_dimensions() == DIMS
     assert chunks_store.stored_models() == {MODEL}
+    assert {"document_1", "embedding_model_1"} <= set(chunks_store.collection.index_information())
     stored = chunks_store.collection.find_one({"_id": "chunk-0"})
     assert stored is not None and isinstance(stored["embedding"], Binary)
 

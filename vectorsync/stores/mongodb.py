@@ -17,7 +17,7 @@ import numpy as np
 from bson import UuidRepresentation
 from bson.errors import BSONError, InvalidDocument
 from pydantic import SecretStr
-from pymongo import MongoClient, UpdateOne
+from pymongo import IndexModel, MongoClient, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import (
@@ -407,10 +407,11 @@ class MongoStore(VectorStore):
             )
 
     def _ensure_document_index(self) -> None:
-        """A plain index on `document`, which fingerprint look-ups and document deletes filter on."""
+        """Plain indexes on `document`, which fingerprint look-ups and document deletes filter on, and on
+        `embedding_model`, so that `stored_models` (doctor, info) is a distinct over index keys, not a scan."""
         if not self._document_index:
             with self._errors("create the document index"):
-                self.collection.create_index("document")
+                self.collection.create_indexes([IndexModel("document"), IndexModel("embedding_model")])
             self._document_index = True
 
     def _create_collection(self) -> None:

@@ -19,9 +19,9 @@ from prefect import flow, get_run_logger
 
 from tasks.existing import (
     check_existing_dimensions,
-    count_documents,
     embed_documents,
     ensure_existing_index,
+    estimate_documents,
     existing_collection,
     find_stale_batch,
     smoke_test_existing,
@@ -52,20 +52,24 @@ def embed_existing(job: EmbedExisting | None = None) -> dict[str, Any]:
     loaded_before = shared_embedder(settings).loaded
     with exclusive_target(summary.target, settings.data_dir / "locks"):
         check_existing_dimensions(job)
-        summary.documents, stale = count_documents(job)
-        summary.unchanged = summary.documents - stale
-
-        bar = BatchProgress(stale, label="embedding")
+        # One pass reads each document's text once: the counts come from it, the total only estimates progress.
+        bar = BatchProgress(estimate_documents(job), label="documents read")
         after, number = None, 1
-        while records := find_stale_batch(job, after, number):
-            embedded = embed_documents(records, job, number)
-            written = write_back_batch(embedded, records, job, number)
-            summary.embedded += written.documents
-            summary.chunks += written.vectors
-            summary.deleted += written.deleted
-            summary.dead_letters.extend(embedded.dead_letters)
-            bar.advance(len(records))
-            after, number = records[-1].metadata["_id"], number + 1
+        while True:
+            found = find_stale_batch(job, after, number)
+            summary.documents += found.scanned
+            summary.unchanged += found.scanned - len(found.records)
+            if found.records:
+                embedded = embed_documents(found.records, job, number)
+                written = write_back_batch(embedded, found.records, job, number)
+                summary.embedded += written.documents
+                summary.chunks += written.vectors
+                summary.deleted += written.deleted
+                summary.dead_letters.extend(embedded.dead_letters)
+            bar.advance(found.scanned)
+            if found.done:
+                break
+            after, number = found.records[-1].metadata["_id"], number + 1
 
         if summary.documents:
             summary.index_state = ensure_existing_index(job).state

@@ -21,7 +21,7 @@ from vectorsync.errors import ConfigError
 from vectorsync.existing import ExistingCollection, Written
 from vectorsync.jobs import EmbedExisting
 from vectorsync.records import Hit, Record
-from vectorsync.sources.mongodb import chunk_store
+from vectorsync.sources.mongodb import StaleBatch, chunk_store
 from vectorsync.stores import IndexStatus
 from vectorsync.stores.mongodb import MongoStore
 
@@ -73,19 +73,19 @@ def check_existing_dimensions(job: EmbedExisting) -> list[str]:
 
 
 @task(
-    name="count-documents",
-    task_run_name="count-{job.collection}",
+    name="estimate-documents",
+    task_run_name="estimate-{job.collection}",
     retries=3,
     retry_delay_seconds=BACKOFF,
     retry_jitter_factor=JITTER,
     retry_condition_fn=retry_transient,
     cache_policy=NO_CACHE,
 )
-def count_documents(job: EmbedExisting) -> tuple[int, int]:
-    """Documents that have the text, and how many of them need (re-)embedding."""
-    documents, stale = existing_collection(job).count()
-    get_run_logger().info("%d of %d documents with text need embedding", stale, documents)
-    return documents, stale
+def estimate_documents(job: EmbedExisting) -> int:
+    """About how many documents the collection holds, from its metadata (the progress total); none is read."""
+    estimate = existing_collection(job).estimated_documents()
+    get_run_logger().info("%s.%s holds about %d documents", job.database, job.collection, estimate)
+    return estimate
 
 
 @task(
@@ -97,8 +97,8 @@ def count_documents(job: EmbedExisting) -> tuple[int, int]:
     retry_condition_fn=retry_transient,
     cache_policy=NO_CACHE,
 )
-def find_stale_batch(job: EmbedExisting, after: Any, number: int = 1) -> list[Record]:
-    """The next batch of documents past `_id` `after` whose vector is missing or stale; empty when none is left."""
+def find_stale_batch(job: EmbedExisting, after: Any, number: int = 1) -> StaleBatch:
+    """The next batch of documents past `_id` `after` whose vector is missing or stale, with how many were read."""
     return existing_collection(job).stale_batch(after, job.documents_per_batch)
 
 
@@ -150,7 +150,10 @@ def write_back_batch(batch: EmbeddedBatch, records: list[Record], job: EmbedExis
 def ensure_existing_index(job: EmbedExisting) -> IndexStatus:
     """Create the index on the vector field (rebuilt when `update_index`), and wait until it is queryable."""
     status = existing_collection(job).ensure_index(update=job.update_index, timeout_s=job.settings().index_timeout_s)
-    get_run_logger().info("index %s is %s (%s dimensions)", status.name, status.state, status.dimensions)
+    logger = get_run_logger()
+    logger.info("index %s is %s (%s dimensions)", status.name, status.state, status.dimensions)
+    if status.state == "STALE":
+        logger.warning("index %s is STALE: it serves, but searches may miss writes it has not replicated", status.name)
     return status
 
 

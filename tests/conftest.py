@@ -25,6 +25,13 @@ def embedder() -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder()
 
 
+@pytest.fixture(autouse=True)
+def no_ambient_mongodb(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the live suite (`-m mongodb`) sees MONGODB_URI: any other test that builds Settings() gets LanceDB."""
+    if request.node.get_closest_marker("mongodb") is None:
+        monkeypatch.delenv("MONGODB_URI", raising=False)
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty data directory that the settings point at, and no ambient store or key."""

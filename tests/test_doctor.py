@@ -17,6 +17,7 @@ from vectorsync.doctor import (
     package_versions,
     prefect_api,
     run_checks,
+    store_reachable,
     stored_models,
     unmet_requirements,
 )
@@ -71,6 +72,12 @@ def test_a_fresh_setup_passes_every_check(data_dir):
         "memory",
     }
     assert "384 dimensions" in checks["model"].detail and "none yet" in checks["index"].detail
+
+
+def test_store_check_gives_the_stores_cheap_chunk_count_and_lists_no_documents(data_dir):
+    store_foreign_vectors(Settings())
+    check = store_reachable(Settings())
+    assert check.ok and check.detail.endswith(": 2 chunks") and "documents" not in check.detail
 
 
 def test_vectors_of_another_size_fail_the_dimension_check_with_a_fix(data_dir):

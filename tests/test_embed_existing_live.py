@@ -15,6 +15,7 @@ import pytest
 from bson.binary import Binary
 from pymongo import MongoClient
 from pymongo.collection import Collection
+from waiting import eventually
 
 import tasks.existing
 import vectorsync.embedders as embedders
@@ -56,7 +57,9 @@ SUMMARIES = [
 @pytest.fixture(scope="module")
 def client() -> Iterator[MongoClient[dict[str, Any]]]:
     assert URI is not None
-    mongo: MongoClient[dict[str, Any]] = MongoClient(URI.get_secret_value(), serverSelectionTimeoutMS=20_000)
+    mongo: MongoClient[dict[str, Any]] = MongoClient(
+        URI.get_secret_value(), serverSelectionTimeoutMS=20_000, uuidRepresentation="standard"
+    )
     yield mongo
     mongo.close()
 
@@ -103,8 +106,17 @@ def test_first_run_embeds_every_summary_in_place_and_the_index_answers_a_query(l
     summary = embed_existing(job(listings, query="insects that make honey", documents_per_batch=4))
 
     assert (summary["documents"], summary["embedded"], summary["unchanged"]) == (10, 10, 0)
-    assert summary["index_state"] == "READY" and summary["completed"]
-    assert summary["smoke_hits"][0]["id"] == "0" and "honey bees" in summary["smoke_hits"][0]["text"]
+    assert summary["index_state"] == "READY" and summary["completed"] and summary["smoke_hits"]
+    existing = existing_collection(job(listings))
+    query = embedder.encode(["insects that make honey"])[0]
+    eventually(
+        lambda: existing.search(query, k=len(SUMMARIES), exact=True),
+        lambda hits: len(hits) == len(SUMMARIES),
+        timeout_s=120,
+        what="every embedded listing visible to $vectorSearch",
+    )
+    [top, *_] = existing.search(query, k=3)
+    assert top.id == "0" and "honey bees" in top.text
     stored = listings.find_one({"_id": 0})
     assert stored is not None and isinstance(stored["embedding"], Binary)
     assert len(decode_vector(stored["embedding"])) == 384 and stored["embedding_model"] == embedder.identity
@@ -130,7 +142,7 @@ def test_rerun_embeds_nothing_and_an_edited_summary_alone_is_embedded_again(list
 
 def test_a_run_that_stopped_midway_resumes_with_the_documents_left(listings):
     existing = existing_collection(job(listings))
-    first = existing.stale_batch(after=None, size=4)
+    first = existing.stale_batch(after=None, size=4).records
     existing.write(existing.embed(first), first)  # the batch written before the crash
 
     summary = embed_existing(job(listings, documents_per_batch=4))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import bson
 import lancedb
+import numpy as np
 import pyarrow as pa
 import pytest
 from bson import ObjectId
@@ -82,8 +85,8 @@ def test_updated_at_accepts_iso_strings_and_keeps_dates_in_utc() -> None:
 
 def test_to_mongo_passes_bson_values_through() -> None:
     oid = ObjectId()
-    assert to_mongo({"metadata.type": {"$in": [oid, None, 1.5, "x", False]}}, FIELDS) == {
-        "metadata.type": {"$in": [oid, None, 1.5, "x", False]}
+    assert to_mongo({"metadata.type": {"$in": [oid, 1.5, "x", False]}}, FIELDS) == {
+        "metadata.type": {"$in": [oid, 1.5, "x", False]}
     }
 
 
@@ -101,9 +104,8 @@ def test_allowed_fields_may_be_any_collection() -> None:
         ({"source": "docs/a.md"}, "\"source\" = 'docs/a.md'"),
         ({"source": {"$ne": "it's"}}, "(\"source\" = 'it''s') IS NOT TRUE"),
         ({"source": {"$in": ["a", "b"]}}, "\"source\" IN ('a', 'b')"),
-        ({"source": {"$nin": ["a", None]}}, '(("source" = \'a\' OR "source" IS NULL)) IS NOT TRUE'),
+        ({"source": {"$nin": ["a", "b"]}}, "(\"source\" IN ('a', 'b')) IS NOT TRUE"),
         ({"source": None}, '"source" IS NULL'),
-        ({"source": {"$exists": True}}, '"source" IS NOT NULL'),
         ({"source": {"$gt": "m"}}, "\"source\" > 'm'"),
         ({"_id": "abc"}, "\"id\" = 'abc'"),
         ({"chunk_index": {"$gte": 2}}, '"chunk_index" >= 2'),
@@ -117,18 +119,16 @@ def test_allowed_fields_may_be_any_collection() -> None:
         ({"metadata.lang": "en"}, f"{LANG} = '\"en\"'"),
         ({"metadata.lang": 'l\'été "x"'}, f"{LANG} = '\"l''été \\\"x\\\"\"'"),
         ({"metadata.lang": {"$ne": "en"}}, f"({LANG} = '\"en\"') IS NOT TRUE"),
-        ({"metadata.lang": None}, f"({LANG} = 'null' OR {LANG} IS NULL)"),
-        ({"metadata.lang": {"$ne": None}}, f"(({LANG} = 'null' OR {LANG} IS NULL)) IS NOT TRUE"),
-        ({"metadata.lang": {"$exists": False}}, f"{LANG} IS NULL"),
+        ({"metadata.lang": None}, f"{LANG} = 'null'"),
+        ({"metadata.lang": {"$ne": None}}, f"({LANG} = 'null') IS NOT TRUE"),
         ({"metadata.draft": True}, "json_extract(metadata, '$[\"draft\"]') = 'true'"),
         ({"metadata.year": 2020}, f"{YEAR} = 2020.0"),
         ({"metadata.year": {"$gt": 2000}}, f"{YEAR} > 2000.0"),
         ({"metadata.year": {"$in": [1999, 2020.5]}}, f"{YEAR} IN (1999.0, 2020.5)"),
         (
-            {"metadata.type": {"$in": ["a", 7, None, False]}},
-            "(json_extract(metadata, '$[\"type\"]') IN ('\"a\"', 'null', 'false') OR "
-            "TRY_CAST(json_extract(metadata, '$[\"type\"]') AS DOUBLE) = 7.0 OR "
-            "json_extract(metadata, '$[\"type\"]') IS NULL)",
+            {"metadata.type": {"$in": ["a", 7, False]}},
+            "(json_extract(metadata, '$[\"type\"]') IN ('\"a\"', 'false') OR "
+            "TRY_CAST(json_extract(metadata, '$[\"type\"]') AS DOUBLE) = 7.0)",
         ),
         ({"metadata.type": {"$in": []}}, "FALSE"),
         ({"metadata.type": {"$nin": []}}, "(FALSE) IS NOT TRUE"),
@@ -181,7 +181,11 @@ def test_to_lance_sql_writes_each_operator(filter: dict[str, Any], sql: str) -> 
         ({"metadata.type": {}}, "compares plain values, not objects"),
         ({"metadata.tags": ["x", "y"]}, "lists go to $in or $nin"),
         ({"metadata.type": {"$in": [["x"]]}}, "lists go to $in or $nin"),
-        ({"metadata.type": {"$exists": 1}}, "$exists on field 'metadata.type' takes true or false"),
+        ({"metadata.type": {"$exists": True}}, "$exists on field 'metadata.type': $vectorSearch has no $exists"),
+        ({"metadata.type": {"$exists": False}}, "no filter can select chunks by whether a field is present"),
+        ({"metadata.type": {"$not": {"$exists": True}}}, "$vectorSearch has no $exists"),
+        ({"metadata.type": {"$in": ["a", None]}}, "$in on field 'metadata.type' cannot hold null"),
+        ({"source": {"$nin": [None]}}, 'combine them with $and, e.g. {"$and": [{"source": {"$nin": [...]}}, '),
         ({"metadata.type": {"$not": 5}}, "$not on field 'metadata.type' takes operators"),
         ({"metadata.type": {"$not": {"$not": {"$eq": 1}}}}, "takes operators other than $not"),
         ({"metadata.year": {"$gt": None}}, "$gt on field 'metadata.year' orders numbers, strings or dates"),
@@ -204,7 +208,7 @@ def test_validate_filter_refuses_what_vectorsearch_refuses(filter: Any, message:
 
 
 def test_unsupported_operator_lists_what_is_supported() -> None:
-    with pytest.raises(FilterError, match=r"supported: \$eq, \$ne, .*\$exists, \$not on a field; \$and, \$or, \$nor"):
+    with pytest.raises(FilterError, match=r"supported: \$eq, \$ne, .*\$nin, \$not on a field; \$and, \$or, \$nor"):
         validate_filter({"metadata.lang": {"$size": 2}}, FIELDS)
 
 
@@ -310,14 +314,14 @@ def chunks_table(tmp_path_factory: pytest.TempPathFactory) -> Any:
         ({}, "r1 r2 r3 r4 r5 r6"),
         ({"metadata.lang": "en"}, "r1 r5"),
         ({"metadata.lang": {"$ne": "en"}}, "r2 r3 r4 r6"),
-        ({"metadata.lang": None}, "r3 r4"),
-        ({"metadata.lang": {"$ne": None}}, "r1 r2 r5 r6"),
+        ({"metadata.lang": None}, "r3"),
+        ({"metadata.lang": {"$eq": None}}, "r3"),
+        ({"metadata.lang": {"$ne": None}}, "r1 r2 r4 r5 r6"),
+        ({"metadata.lang": {"$not": {"$eq": None}}}, "r1 r2 r4 r5 r6"),
         ({"metadata.lang": "l'été"}, "r6"),
         ({"metadata.lang": {"$in": ["fr", "l'été"]}}, "r2 r6"),
-        ({"metadata.lang": {"$in": ["fr", None]}}, "r2 r3 r4"),
+        ({"$or": [{"metadata.lang": {"$in": ["fr"]}}, {"metadata.lang": None}]}, "r2 r3"),
         ({"metadata.lang": {"$nin": ["en", "fr"]}}, "r3 r4 r6"),
-        ({"metadata.lang": {"$exists": True}}, "r1 r2 r3 r5 r6"),
-        ({"metadata.lang": {"$exists": False}}, "r4"),
         ({"metadata.lang": {"$gt": "en"}}, "r2 r6"),
         ({"metadata.year": 2020}, "r1 r6"),
         ({"metadata.year": "2020"}, "r3"),
@@ -332,7 +336,8 @@ def chunks_table(tmp_path_factory: pytest.TempPathFactory) -> Any:
         ({"metadata.draft": {"$ne": True}}, "r1 r3 r4 r5 r6"),
         ({"metadata.type": {"$in": ["guide", 7]}}, "r1 r2 r6"),
         ({"metadata.type": {"$nin": ["guide", 7]}}, "r3 r4 r5"),
-        ({"metadata.tags": {"$exists": True}}, "r5 r6"),
+        ({"metadata.draft": None}, ""),
+        ({"metadata.draft": {"$ne": None}}, "r1 r2 r3 r4 r5 r6"),
         ({"metadata.author.name": "Bob"}, "r5"),
         ({"metadata.author.name": {"$ne": "Bob"}}, "r1 r2 r3 r4 r6"),
         ({"source": "docs/a.md"}, "r1 r2"),
@@ -372,3 +377,67 @@ def test_lance_compares_metadata_arrays_whole(chunks_table: Any) -> None:
     sql = to_lance_sql({"metadata.tags": "x"}, FIELDS)
     rows = chunks_table.search([1.0, 0.0, 1.0, 0.0]).where(sql, prefilter=True).limit(100).to_arrow()
     assert rows["id"].to_pylist() == ["r6"]
+
+
+# --- the same filters as MongoDB gets them -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filter", "mongo"),
+    [
+        ({"metadata.lang": None}, {"metadata.lang": {"$eq": None}}),
+        ({"metadata.lang": {"$ne": None}}, {"metadata.lang": {"$ne": None}}),
+        ({"metadata.lang": {"$not": {"$eq": None}}}, {"metadata.lang": {"$not": {"$eq": None}}}),
+        (
+            {"$or": [{"metadata.lang": {"$in": ["fr"]}}, {"metadata.lang": None}]},
+            {"$or": [{"metadata.lang": {"$in": ["fr"]}}, {"metadata.lang": {"$eq": None}}]},
+        ),
+        (
+            {"metadata.year": {"$gt": 2000, "$lt": 2021}},
+            {"$and": [{"metadata.year": {"$gt": 2000}}, {"metadata.year": {"$lt": 2021}}]},
+        ),
+        ({"$nor": [{"metadata.lang": "en"}]}, {"$nor": [{"metadata.lang": {"$eq": "en"}}]}),
+        ({"chunk_index": {"$lt": 0.5}}, {"chunk_index": {"$lt": 0.5}}),
+    ],
+)
+def test_to_mongo_writes_the_operators_vectorsearch_lists(filter: dict[str, Any], mongo: dict[str, Any]) -> None:
+    """Only $eq $ne $gt $gte $lt $lte $in $nin $not $and $or $nor reach $vectorSearch, one operator per clause."""
+    assert to_mongo(filter, FIELDS) == mongo
+
+
+def test_uuid_values_reach_mongodb_as_standard_binary_and_are_refused_in_lance_metadata() -> None:
+    """A UUID compares as BSON binary subtype 4 (the client's uuidRepresentation=standard); LanceDB's JSON has none."""
+    from bson import CodecOptions, UuidRepresentation
+    from bson.binary import Binary
+
+    value = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    mongo = to_mongo({"metadata.type": value}, FIELDS)
+    standard = CodecOptions(uuid_representation=UuidRepresentation.STANDARD)
+    raw = bson.decode(bson.encode({"filter": mongo}, codec_options=standard))
+    assert raw["filter"]["metadata.type"]["$eq"] == Binary(value.bytes, 4)
+    with pytest.raises(FilterError, match=r"field 'metadata\.type': LanceDB keeps metadata as JSON.*UUID"):
+        to_lance_sql({"metadata.type": value}, FIELDS)
+    with pytest.raises(FilterError, match="the field holds strings"):
+        to_mongo({"_id": value}, FIELDS)
+
+
+def test_lance_store_matches_explicit_nulls_only_as_vectorsearch_does(tmp_path: Any) -> None:
+    """Through the real LanceStore: null equality finds the chunk whose key is null, not the one without the key."""
+    from vectorsync.records import Chunk
+    from vectorsync.stores.base import IndexSpec
+    from vectorsync.stores.lance import LanceStore
+
+    store = LanceStore(tmp_path / "lance")
+    metadata = {"null": {"lang": None}, "missing": {}, "english": {"lang": "en"}}
+    chunks = [Chunk(key, key, f"{key}.txt", f"text {key}", 0, meta, f"fp-{key}") for key, meta in metadata.items()]
+    store.upsert(chunks, np.eye(3, 4, dtype=np.float32), "test-model")
+    store.ensure_index(IndexSpec("vector_index", 4, filter_fields=("metadata.lang",)))
+
+    def ids(filter: dict[str, Any]) -> list[str]:
+        return sorted(hit.id for hit in store.search(np.ones(4, np.float32), k=10, filter=filter, exact=True))
+
+    assert ids({"metadata.lang": None}) == ["null"]
+    assert ids({"metadata.lang": {"$ne": None}}) == ["english", "missing"]
+    assert ids({"metadata.lang": {"$ne": "en"}}) == ["missing", "null"]
+    with pytest.raises(FilterError, match="no \\$exists"):
+        ids({"metadata.lang": {"$exists": False}})

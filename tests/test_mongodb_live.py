@@ -6,22 +6,24 @@ Vectors are small and deterministic, so no model is needed.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pytest
 from bson.binary import Binary
 from pymongo import MongoClient
+from pymongo.errors import OperationFailure
+from waiting import eventually
 
+from vectorsync.doctor import store_reachable
 from vectorsync.errors import DimensionMismatch
 from vectorsync.records import Chunk, fingerprint
 from vectorsync.settings import Settings
 from vectorsync.sources.mongodb import find_stale, write_back
 from vectorsync.stores.base import DeadLetter, IndexSpec, Similarity
-from vectorsync.stores.mongodb import MongoStore
+from vectorsync.stores.mongodb import MongoStore, create_collection
 
 URI = Settings().mongodb_uri
 MODEL = "test:deterministic-8"
@@ -34,8 +36,6 @@ pytestmark = [
         reason="MONGODB_URI is not set: the live MongoDB suite needs an Atlas cluster or mongodb/mongodb-atlas-local",
     ),
 ]
-
-T = TypeVar("T")
 
 
 def vector(i: int) -> np.ndarray:
@@ -53,20 +53,22 @@ def chunks(n: int = DIMS) -> list[Chunk]:
     ]
 
 
-def eventually(probe: Callable[[], T], done: Callable[[T], bool], timeout_s: float = 60.0) -> T:
-    """`probe()` once `done` holds for it: the search index follows writes a moment later."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.5)
+def all_visible(store: MongoStore, n: int, timeout_s: float = 120.0) -> None:
+    """Wait until an exact search returns all `n` chunks written: only then do ANN rankings mean anything."""
+    eventually(
+        lambda: store.search(vector(0), k=n, exact=True),
+        lambda hits: len(hits) == n,
+        timeout_s,
+        what=f"all {n} chunks visible to $vectorSearch",
+    )
 
 
 @pytest.fixture(scope="session")
 def client() -> Iterator[MongoClient[dict[str, Any]]]:
     assert URI is not None
-    mongo: MongoClient[dict[str, Any]] = MongoClient(URI.get_secret_value(), serverSelectionTimeoutMS=20_000)
+    mongo: MongoClient[dict[str, Any]] = MongoClient(
+        URI.get_secret_value(), serverSelectionTimeoutMS=20_000, uuidRepresentation="standard"
+    )
     yield mongo
     mongo.close()
 
@@ -101,8 +103,11 @@ def test_index_becomes_queryable_and_search_finds_the_nearest_chunks(store: Call
 
     items = chunks()
     assert chunks_store.upsert(items, np.stack([vector(i) for i in range(len(items))]), MODEL) == len(items)
-    hits = eventually(lambda: chunks_store.search(vector(2), k=3), lambda h: len(h) == 3)
-    assert hits[0].id == "chunk-2" and hits[0].text == "text 2" and hits[0].metadata == {"type": "txt"}
+    all_visible(chunks_store, len(items))
+    hits = chunks_store.search(vector(2), k=3)
+    assert (
+        len(hits) == 3 and hits[0].id == "chunk-2" and hits[0].text == "text 2" and hits[0].metadata == {"type": "txt"}
+    )
     assert hits[0].score >= hits[1].score >= hits[2].score
 
     filtered = chunks_store.search(vector(2), k=3, filter={"metadata.type": "md"})
@@ -124,8 +129,9 @@ def test_every_vector_format_is_indexed_and_searchable(
     chunks_store.ensure_index(IndexSpec("vector_index", DIMS, similarity=similarity), timeout_s=180)
     items = chunks()
     chunks_store.upsert(items, np.stack([vector(i) for i in range(len(items))]), MODEL)
-    hits = eventually(lambda: chunks_store.search(vector(3), k=2), lambda h: len(h) == 2)
-    assert hits[0].id == "chunk-3"
+    all_visible(chunks_store, len(items))
+    hits = chunks_store.search(vector(3), k=2)
+    assert len(hits) == 2 and hits[0].id == "chunk-3"
     stored = chunks_store.get_vector("chunk-3")
     assert stored is not None and chunks_store.search(stored, k=1)[0].id == "chunk-3"
 
@@ -142,6 +148,7 @@ def test_rerun_upsert_keeps_one_document_per_chunk(store: Callable[..., MongoSto
     assert chunks_store.documents() == {"doc0.txt": "doc0.txt", "doc1.txt": "doc1.txt"}
     assert chunks_store.stored_dimensions() == DIMS
     assert chunks_store.stored_models() == {MODEL}
+    assert {"document_1", "embedding_model_1"} <= set(chunks_store.collection.index_information())
     stored = chunks_store.collection.find_one({"_id": "chunk-0"})
     assert stored is not None and isinstance(stored["embedding"], Binary)
 
@@ -209,3 +216,66 @@ def test_dead_letters_are_kept_per_place_and_cleared_per_source(store: Callable[
     ]
     chunks_store.clear_dead_letters(["a.pdf"])
     assert chunks_store.dead_letters() == [DeadLetter("b.txt", "binary")]
+
+
+def test_null_filters_match_explicit_nulls_only_and_a_uuid_value_compares(store: Callable[..., MongoStore]) -> None:
+    """The semantics tests/test_filters.py pins on LanceDB, checked on the server: the same filters, the same hits."""
+    chunks_store = store()
+    ref = uuid.uuid4()
+    metadata: list[dict[str, Any]] = [{"type": None}, {}, {"type": "md", "ref": ref}, {"type": "txt"}]
+    items = [Chunk(f"chunk-{i}", f"doc{i}", f"doc{i}", f"text {i}", i, m, f"fp{i}") for i, m in enumerate(metadata)]
+    spec = IndexSpec("vector_index", DIMS, filter_fields=("metadata.type", "metadata.ref"))
+    chunks_store.ensure_index(spec, timeout_s=180)
+    chunks_store.upsert(items, np.stack([vector(i) for i in range(len(items))]), MODEL)
+    all_visible(chunks_store, len(items))
+
+    def ids(filter: dict[str, Any]) -> list[str]:
+        return sorted(hit.id for hit in chunks_store.search(vector(0), k=len(items), filter=filter, exact=True))
+
+    assert ids({"metadata.type": None}) == ["chunk-0"]
+    assert ids({"metadata.type": {"$ne": None}}) == ["chunk-1", "chunk-2", "chunk-3"]
+    assert ids({"metadata.type": {"$ne": "md"}}) == ["chunk-0", "chunk-1", "chunk-3"]
+    assert ids({"metadata.ref": ref}) == ["chunk-2"]
+    assert chunks_store.collection.find_one({"_id": "chunk-2"}, {"metadata": 1}) == {
+        "_id": "chunk-2",
+        "metadata": {"type": "md", "ref": ref},
+    }
+
+
+def test_an_index_being_deleted_is_waited_for_and_created_anew_with_update(store: Callable[..., MongoStore]) -> None:
+    chunks_store = store()
+    chunks_store.ensure_index(IndexSpec("vector_index", DIMS), timeout_s=180)
+    chunks_store.collection.drop_search_index("vector_index")
+    assert chunks_store.index_status("vector_index").state in ("DELETING", "ABSENT")
+
+    status = chunks_store.ensure_index(IndexSpec("vector_index", DIMS, filter_fields=("source",)), 180, update=True)
+    assert status.queryable and status.state == "READY"
+    assert {"type": "filter", "path": "source"} in status.definition["fields"]
+
+
+def test_creating_an_existing_collection_is_success_and_the_race_is_namespace_exists(
+    client: MongoClient[dict[str, Any]], database: str
+) -> None:
+    create_collection(client[database], "twice", f"{database}.twice")
+    create_collection(client[database], "twice", f"{database}.twice")
+    with pytest.raises(OperationFailure) as caught:  # what the loser of a race gets from the server
+        client[database].create_collection("twice", check_exists=False)
+    assert caught.value.code == 48
+
+
+def test_write_back_counts_only_the_documents_still_there(client: MongoClient[dict[str, Any]], database: str) -> None:
+    articles = client[database]["vanishing"]
+    articles.insert_many([{"_id": i, "summary": f"summary {i}"} for i in range(3)])
+    found = [r for batch in find_stale(articles, "summary", embedder_identity=MODEL) for r in batch]
+    articles.delete_one({"_id": 1})
+    items = [(r.metadata["_id"], vector(i), fingerprint(r.text, MODEL)) for i, r in enumerate(found)]
+    assert write_back(articles, items, model=MODEL) == 2
+
+
+def test_doctor_counts_chunks_from_collection_metadata(store: Callable[..., MongoStore]) -> None:
+    chunks_store = store()
+    items = chunks()
+    chunks_store.upsert(items, np.stack([vector(i) for i in range(len(items))]), MODEL)
+    settings = Settings(mongodb_database=chunks_store.database, mongodb_collection=chunks_store.collection.name)
+    check = store_reachable(settings)
+    assert check.ok and check.detail.endswith(f"about {len(items)} chunks")

@@ -125,18 +125,22 @@ def _model_fix(settings: Settings) -> str:
 
 
 def store_reachable(settings: Settings) -> Check:
-    """Open the configured store and count what it holds."""
+    """Open the configured store and say how many chunks it holds, without reading them.
+
+    The count is the store's cheap one: MongoDB's estimate from collection metadata, LanceDB's row count. Listing
+    documents would read every chunk (`vectorsync info` does that), which doctor must not do on a big collection.
+    """
     try:
         store = shared_store(settings)
         chunks = store.count()
-        documents = len(store.documents())
     except VectorsyncError as exc:
         if settings.store_kind == "mongodb":
             fix = "check MONGODB_URI, that the cluster runs, and that this machine's IP is on Atlas's access list"
         else:
             fix = f"check that {settings.data_dir} is writable, or point VECTORSYNC_DATA_DIR elsewhere"
         return Check("store", False, str(exc), fix)
-    return Check("store", True, f"{store.describe()}: {chunks} chunks of {documents} documents")
+    about = "about " if store.kind == "mongodb" else ""
+    return Check("store", True, f"{store.describe()}: {about}{chunks} chunks")
 
 
 def index_state(settings: Settings) -> Check:
@@ -146,16 +150,28 @@ def index_state(settings: Settings) -> Check:
     run = "run `vectorsync run PATH` once: every run ensures the index"
     if status.queryable:
         definition = json.dumps(status.definition, sort_keys=True, default=str)
-        return Check("index", True, f"{status.name} {status.state}, {status.dimensions} dimensions: {definition}")
+        detail = f"{status.name} {status.state}, {status.dimensions} dimensions: {definition}"
+        if status.state == "STALE":
+            return Check(
+                "index",
+                True,
+                f"{detail}; it serves, but stopped replicating writes, so searches may miss recent changes",
+                "check the cluster's disk space and search nodes in Atlas; the index catches up once they recover",
+            )
+        return Check("index", True, detail)
     if status.state == "ABSENT":
         if store.count() == 0:
             return Check("index", True, f"{status.name}: none yet, the store is empty (the first run creates it)")
         return Check("index", False, f"{status.name} is missing on {store.describe()}", run)
+    fixes = {
+        "FAILED": "Atlas shows the server's reason on the index; fix it, then `vectorsync run PATH --update-index`",
+        "DELETING": "wait until it is gone, or `vectorsync run PATH --update-index` to wait and create it anew",
+    }
     return Check(
         "index",
         False,
         f"{status.name} is {status.state}, not queryable",
-        f"wait while it builds (Atlas shows progress), or {run} to rebuild it",
+        fixes.get(status.state, f"wait while it builds (Atlas shows progress), or {run} to rebuild it"),
     )
 
 

@@ -7,7 +7,7 @@ counts as done once its marks are written, so a run that crashed resumes with th
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,7 +18,7 @@ from vectorsync.embedders.base import Embedder
 from vectorsync.embedding import EmbeddedBatch, embed_chunks
 from vectorsync.errors import DimensionMismatch, StoreError, TransientError
 from vectorsync.records import Chunk, Hit, Record, fingerprint
-from vectorsync.sources.mongodb import TextSpec, find_stale, stale_query, text_of, text_paths, truncate, write_back
+from vectorsync.sources.mongodb import StaleBatch, TextSpec, next_stale, text_of, text_paths, truncate, write_back
 from vectorsync.stores.base import IndexSpec, IndexStatus
 from vectorsync.stores.mongo_commands import (
     decode_vector,
@@ -31,7 +31,6 @@ from vectorsync.stores.mongodb import MongoStore, mongo_errors
 
 # Hits scoring within this of the best one tie with it: documents with the same text have the same vector.
 _TIE = 1e-6
-_COUNT_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -50,8 +49,8 @@ class ExistingCollection:
     `target` is `source` itself, or the side collection of chunks when `chunker` is set (chunk mode).
 
     >>> existing = ExistingCollection(source, source, "summary", embedder, IndexSpec("vector_index", 384))
-    >>> records = existing.stale_batch(after=None, size=256)
-    >>> existing.write(existing.embed(records), records)
+    >>> batch = existing.stale_batch(after=None, size=256)
+    >>> existing.write(existing.embed(batch.records), batch.records)
     """
 
     source: MongoStore
@@ -106,16 +105,25 @@ class ExistingCollection:
             )
         return differences
 
-    def count(self) -> tuple[int, int]:
-        """Documents that have text, and how many of them need (re-)embedding."""
-        has_text = stale_query(self.text, embedder_identity=self.identity, vector_field=self.source.vector_field)
-        with mongo_errors("count documents", self.source.collection.full_name):
-            documents = self.source.collection.count_documents(has_text)
-        return documents, sum(len(records) for records in self._find_stale(None, _COUNT_BATCH))
+    def estimated_documents(self) -> int:
+        """About how many documents the source holds, from the collection's metadata: no document is read.
 
-    def stale_batch(self, after: Any, size: int) -> list[Record]:
-        """The next `size` documents past `_id` `after` (from the start when None) whose vector is missing or stale."""
-        return next(self._find_stale(after, size), [])
+        A progress total only; the run counts documents with text, and the stale ones, from its own pass.
+        """
+        with mongo_errors("count documents", self.source.collection.full_name):
+            return self.source.collection.estimated_document_count()
+
+    def stale_batch(self, after: Any, size: int) -> StaleBatch:
+        """The next `size` documents past `_id` `after` (from the start when None) whose vector is missing or stale,
+        with how many documents with text were read to find them."""
+        return next_stale(
+            self.source.collection,
+            self.text,
+            embedder_identity=self.identity,
+            vector_field=self.source.vector_field,
+            size=size,
+            after=after,
+        )
 
     def chunks(self, records: Sequence[Record]) -> list[Chunk]:
         """What gets embedded: each document's text cut to the model's limit, or its chunks in chunk mode.
@@ -158,20 +166,20 @@ class ExistingCollection:
         current = {chunk.id for chunk in chunks}
         outdated = [key for key in self.target.fingerprints(r.id for r in done) if key not in current]
         deleted = self.target.delete_chunks(outdated)
-        self._mark([(r.metadata["_id"], None, self._fingerprint(r)) for r in done])
-        return Written(len(done), len(chunks), deleted)
+        marked = self._mark([(r.metadata["_id"], None, self._fingerprint(r)) for r in done])
+        return Written(marked, len(chunks), deleted)
 
     def ensure_index(self, update: bool = False, timeout_s: float = 300.0) -> IndexStatus:
         """Create the vector index on the target (or rebuild it when `update`), then wait until it is queryable."""
         return self.target.ensure_index(self.spec, timeout_s=timeout_s, update=update, model=self.embedder.model_id)
 
-    def search(self, vector: np.ndarray, k: int) -> list[Hit]:
-        """The `k` documents (chunks, in chunk mode) nearest to `vector`, with their text."""
+    def search(self, vector: np.ndarray, k: int, exact: bool = False) -> list[Hit]:
+        """The `k` documents (chunks, in chunk mode) nearest to `vector`, with their text; `exact` skips the ANN."""
         if self.chunker is not None:
-            return self.target.search(vector, k=k)
+            return self.target.search(vector, k=k, exact=exact)
         store = self.source
         stage = vector_search_pipeline(
-            encode_vector(vector, store.vector_format), index=self.spec.name, path=store.vector_field, k=k
+            encode_vector(vector, store.vector_format), index=self.spec.name, path=store.vector_field, k=k, exact=exact
         )[0]
         project = dict.fromkeys(text_paths(self.text), 1) | {"score": {"$meta": "vectorSearchScore"}}
         where = store.collection.full_name
@@ -205,16 +213,6 @@ class ExistingCollection:
                 f"smoke test: the stored vector of _id {sample['_id']} did not find itself first in {self.describe()}"
             )
         return hits
-
-    def _find_stale(self, after: Any, size: int) -> Iterator[list[Record]]:
-        return find_stale(
-            self.source.collection,
-            self.text,
-            embedder_identity=self.identity,
-            vector_field=self.source.vector_field,
-            batch_size=size,
-            after=after,
-        )
 
     def _fingerprint(self, record: Record) -> str:
         """The mark of a document's whole text, as `find_stale` computes it."""

@@ -1,8 +1,12 @@
 """Search filters: the part of MongoDB's query language that `$vectorSearch` accepts, checked once, written per store.
 
-One filter works on both stores: `to_mongo` hands the checked filter to Atlas, `to_lance_sql` writes a LanceDB
-predicate that matches the same chunks, MongoDB's rules for missing keys, null and mixed types included.
-Arrays inside metadata are the exception: LanceDB compares them whole, MongoDB element by element.
+One filter gives the same chunks on both stores, or is refused with the reason: `to_mongo` hands the checked
+filter to `$vectorSearch`, `to_lance_sql` writes a LanceDB predicate that selects what `$vectorSearch` would.
+`$vectorSearch` is not `find`: it has no `$exists`, and null equality matches explicit nulls only, never a missing
+field; so neither store accepts `$exists`, null is compared with `$eq`/`$ne` only, and LanceDB's metadata JSON tells
+a null apart from a missing key as Atlas does. Negations (`$ne`, `$nin`, `$not`, `$nor`) are complements, so they
+also match chunks without the field. Arrays inside metadata are the one difference left: LanceDB compares them
+whole, MongoDB element by element (docs/mongodb.md lists each operator per store).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from bson import ObjectId
 
 from vectorsync.errors import FilterError
 
-FIELD_OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$not")
+FIELD_OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$not")
 LOGICAL_OPERATORS = ("$and", "$or", "$nor")
 _RANGE = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 _SUPPORTED = f"{', '.join(FIELD_OPERATORS)} on a field; {', '.join(LOGICAL_OPERATORS)} to combine filters"
@@ -141,11 +145,20 @@ def _operand(field: str, op: str, arg: Any) -> Any:
     if op in ("$in", "$nin"):
         if not isinstance(arg, list):
             raise FilterError(f"{op} on field {field!r} takes a list of values, got {arg!r}")
+        if None in arg:
+            joined = "$or" if op == "$in" else "$and"
+            raise FilterError(
+                f"{op} on field {field!r} cannot hold null: $vectorSearch compares null with $eq and $ne only; "
+                f'combine them with {joined}, e.g. {{"{joined}": [{{"{field}": {{"{op}": [...]}}}}, '
+                f'{{"{field}": {{"{"$eq" if op == "$in" else "$ne"}": null}}}}]}}'
+            )
         return [_value(field, op, item) for item in arg]
     if op == "$exists":
-        if not isinstance(arg, bool):
-            raise FilterError(f"$exists on field {field!r} takes true or false, got {arg!r}")
-        return arg
+        raise FilterError(
+            f"$exists on field {field!r}: $vectorSearch has no $exists, and its null matches only explicit nulls, "
+            "so no filter can select chunks by whether a field is present; give the field a value (null included) "
+            "when writing, and compare with that value"
+        )
     if op == "$not":
         if not _is_condition(arg) or "$not" in arg:
             raise FilterError(
@@ -225,8 +238,6 @@ def _condition(target: _ColumnTarget | _MetadataTarget, op: str, arg: Any) -> st
         return target.among(arg)
     if op == "$nin":
         return _negate(target.among(arg))
-    if op == "$exists":
-        return f"{target.expr} IS {'NOT ' if arg else ''}NULL"
     if op == "$not":
         return _negate(" AND ".join(_condition(target, inner, value) for inner, value in arg.items()))
     return target.compare(_RANGE[op], arg)
@@ -318,8 +329,7 @@ class _MetadataTarget:
         parts = [_in(self.expr, texts)] if texts else []
         if numbers:
             parts.append(_in(f"TRY_CAST({self.expr} AS DOUBLE)", numbers))
-        if None in values:
-            parts.append(f"{self.expr} IS NULL")
+        # null is the JSON text 'null' of an explicit null; a missing key (SQL NULL) never equals it, as in Atlas.
         return _any_of(parts)
 
     def compare(self, symbol: str, value: Any) -> str:

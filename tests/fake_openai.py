@@ -77,6 +77,11 @@ class Fault:
         return Fault(429, {}, _error_body(message, "insufficient_quota", "insufficient_quota"))
 
     @staticmethod
+    def refused(status: int, message: str, kind: str = "invalid_request_error") -> Fault:
+        """Any 4xx with OpenAI's error body (403 no permission, 400 invalid input, ...)."""
+        return Fault(status, {}, _error_body(message, kind))
+
+    @staticmethod
     def server_error(status: int = 500) -> Fault:
         """A 5xx with OpenAI's error body."""
         return Fault(status, {}, _error_body("The server had an error while processing your request.", "server_error"))

@@ -31,13 +31,15 @@ def prefect_defaults() -> None:
 
 
 def quiet_prefect() -> None:
-    """The terminal shows warnings and errors only, while every INFO line still reaches the Prefect API (the UI).
+    """The terminal shows warnings only, while every INFO line of a run still reaches the Prefect API (the UI).
 
     Only Prefect's console handler is raised to WARNING: PREFECT_LOGGING_LEVEL, which also gates the records
-    sent to the API, is left alone.
+    sent to the API, is left alone. The handler also leaves out a run's own ERROR lines, since the command
+    reports a failed run itself (`TerminalLogHandler`).
     """
     prefect_defaults()
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_CLASS", "vectorsync.cli.terminal_log.TerminalLogHandler")
 
 
 def prefect_unavailable(exc: BaseException) -> str | None:

@@ -18,6 +18,7 @@ import pytest
 from fake_openai import FakeOpenAI
 from prefect import get_client
 from prefect.client.schemas.filters import FlowFilter, FlowFilterName, LogFilter, LogFilterFlowRunId
+from prefect.client.schemas.objects import DeploymentStatus
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect_server import REPO, clean_env, free_port, running_server, start, wait_for
 
@@ -133,16 +134,19 @@ def test_unreachable_api_url_ends_in_one_line(env, tiny):
 @pytest.mark.slow
 def test_serve_exits_promptly_on_sigterm_once_its_api_has_gone(tmp_path, env):
     log = tmp_path / "serve.log"
+    (tmp_path / "own-server").mkdir()
     with running_server(tmp_path / "own-server") as url:
         serve = start([*CLI, "serve"], {**env, "PREFECT_API_URL": url}, log)
         try:
             with temporary_settings({PREFECT_API_URL: url}), get_client(sync_client=True) as client:
 
-                def served() -> bool:
+                def polling() -> bool:
+                    """Registered, and polled by the runner: serve is inside Prefect's runner loop."""
                     assert serve.poll() is None, log.read_text(errors="replace")[-3000:]
-                    return len(client.read_deployments()) >= 2
+                    deployments = client.read_deployments()
+                    return len(deployments) >= 2 and all(d.status == DeploymentStatus.READY for d in deployments)
 
-                wait_for(served, 180, "vectorsync serve to register its deployments", log)
+                wait_for(polling, 180, "vectorsync serve to poll for its deployments' runs", log)
         except BaseException:
             os.killpg(serve.pid, signal.SIGKILL)
             raise
@@ -154,3 +158,4 @@ def test_serve_exits_promptly_on_sigterm_once_its_api_has_gone(tmp_path, env):
         os.killpg(serve.pid, signal.SIGKILL)
         serve.wait(10)
         raise AssertionError(f"serve ignored SIGTERM for {SIGTERM_BOUND_S} s:\n{log.read_text()[-3000:]}") from None
+    assert "no clean stop within 5 s of SIGTERM" in log.read_text(errors="replace")

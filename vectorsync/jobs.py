@@ -33,7 +33,8 @@ def _settings_last(schema: dict[str, Any], model: type[BaseModel]) -> None:
 class SettingsOverrides(BaseModel):
     """Settings a run may override; a field left at its default keeps the environment's or vectorsync.toml's value."""
 
-    model_config = ConfigDict(json_schema_extra=_settings_last)
+    # Frozen, so that one instance can serve as a flow's default job: `job: EmbedNewData = DEFAULT_JOB`.
+    model_config = ConfigDict(json_schema_extra=_settings_last, frozen=True)
     _zero_means_unset: ClassVar[frozenset[str]] = frozenset({"batch_size"})
 
     embedder: Literal["configured", "sentence-transformers", "openai"] = Field(

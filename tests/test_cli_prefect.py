@@ -159,3 +159,19 @@ def test_serve_exits_promptly_on_sigterm_once_its_api_has_gone(tmp_path, env):
         serve.wait(10)
         raise AssertionError(f"serve ignored SIGTERM for {SIGTERM_BOUND_S} s:\n{log.read_text()[-3000:]}") from None
     assert "no clean stop within 5 s of SIGTERM" in log.read_text(errors="replace")
+
+
+def test_pypdf_warnings_about_a_damaged_pdf_stay_out_of_the_terminal(tmp_path, env):
+    from pypdf import PdfWriter
+
+    pdf = tmp_path / "damaged.pdf"
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.write(pdf)
+    body = pdf.read_bytes()
+    pdf.write_bytes(body[: body.rindex(b"startxref")] + b"startxref\n9999\n%%EOF\n")  # pypdf warns, then recovers
+
+    done = vectorsync("run", str(pdf), "--dry-run", env=env)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "startxref" not in done.stderr + done.stdout and "pypdf" not in done.stderr

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import sys
+import threading
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
@@ -27,16 +30,19 @@ from flows.embed_new_data import embed_new_data
 from flows.evaluate import evaluate
 from vectorsync.errors import ConfigError
 from vectorsync.jobs import EmbedExisting, EmbedNewData, Evaluate
+from vectorsync.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 OFF = ("off", "none", "")
+STOP_GRACE_S = 5.0
 
 
 @dataclass(frozen=True)
 class DeploymentSpec:
     """One deployment: the flow, its default job, when it runs, and what the UI shows about it.
 
-    `scales_out` marks flows that submit their batches to the task runner, so a Dask runner spreads them.
+    `scales_out` marks flows that submit their batches to the task runner, so a Dask runner spreads them;
+    `needs_mongodb` marks those that cannot run without MONGODB_URI (or its Secret block).
     """
 
     flow: Flow[..., Any]
@@ -46,6 +52,7 @@ class DeploymentSpec:
     description: str
     tags: tuple[str, ...] = ()
     scales_out: bool = False
+    needs_mongodb: bool = False
 
     @property
     def full_name(self) -> str:
@@ -59,8 +66,14 @@ class DeploymentSpec:
         return f"{source.relative_to(PROJECT_ROOT).as_posix()}:{self.flow.fn.__name__}"
 
     def parameters(self) -> dict[str, Any]:
-        """The job the UI form starts from; unset optional fields stay out so the environment decides."""
-        return {"job": self.job.model_dump(mode="json", exclude_none=True)}
+        """The job the UI form starts from; overrides left at "configured" or empty keep the environment's value."""
+        return {"job": self.job.model_dump(mode="json")}
+
+    def missing_settings(self, settings: Settings) -> str | None:
+        """Why this deployment cannot run with `settings`, or None when it can."""
+        if self.needs_mongodb and not (settings.mongodb_uri or settings.mongodb_uri_block):
+            return "MONGODB_URI is not set (nor VECTORSYNC_MONGODB_URI_BLOCK)"
+        return None
 
 
 CATALOG: tuple[DeploymentSpec, ...] = (
@@ -99,6 +112,7 @@ CATALOG: tuple[DeploymentSpec, ...] = (
             "until you give it one: vectorsync serve --schedule embed-existing/sample-airbnb='0 2 * * *'."
         ),
         tags=("vectorsync", "embedding", "mongodb"),
+        needs_mongodb=True,
     ),
 )
 
@@ -132,6 +146,43 @@ def with_schedules(overrides: Iterable[str], catalog: Iterable[DeploymentSpec] =
     return specs
 
 
+def servable(
+    specs: Iterable[DeploymentSpec], settings: Settings
+) -> tuple[list[DeploymentSpec], list[tuple[DeploymentSpec, str]]]:
+    """The deployments that can run with `settings`, and each of the others with the reason it cannot."""
+    ready: list[DeploymentSpec] = []
+    left_out: list[tuple[DeploymentSpec, str]] = []
+    for spec in specs:
+        if (reason := spec.missing_settings(settings)) is None:
+            ready.append(spec)
+        else:
+            left_out.append((spec, reason))
+    return ready, left_out
+
+
+class BoundedStopRunner(Runner):
+    """Prefect's runner, whose graceful stop on SIGTERM gets `STOP_GRACE_S`; then the process exits anyway.
+
+    The graceful stop cancels the runs and pauses the schedules through the API; with the API gone, its
+    client retries each call with backoff, and the process would ignore SIGTERM for that long.
+    """
+
+    def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+        watchdog = threading.Timer(STOP_GRACE_S, _exit_now)
+        watchdog.daemon = True
+        watchdog.start()
+        super().handle_sigterm(*args, **kwargs)
+
+
+def _exit_now() -> None:
+    sys.stderr.write(
+        f"vectorsync serve: no clean stop within {STOP_GRACE_S:g} s of SIGTERM (is the Prefect API gone?); exiting "
+        "without pausing the schedules\n"
+    )
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def serve(
     specs: Iterable[DeploymentSpec], task_runner: TaskRunner[Any] | None = None, limit: int | None = None
 ) -> None:
@@ -140,7 +191,7 @@ def serve(
     Flows are handed to the runner as objects (not re-imported by entrypoint), so `task_runner` reaches the
     runs of the flows that scale out. Schedules pause when serving stops and resume with the next serve.
     """
-    runner = Runner(name="vectorsync", pause_on_shutdown=True, limit=limit)
+    runner = BoundedStopRunner(name="vectorsync", pause_on_shutdown=True, limit=limit)
     for spec in specs:
         flow = spec.flow.with_options(task_runner=task_runner) if task_runner and spec.scales_out else spec.flow
         runner.add_flow(

@@ -52,6 +52,15 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `prefect server start` (SQLite) for the whole session, shared by the tests that need one."""
+    from prefect_server import running_server
+
+    with running_server(tmp_path_factory.mktemp("prefect-home")) as url:
+        yield url
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     """A small folder of real documents on distinct topics."""

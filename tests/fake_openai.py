@@ -77,6 +77,11 @@ class Fault:
         return Fault(429, {}, _error_body(message, "insufficient_quota", "insufficient_quota"))
 
     @staticmethod
+    def refused(status: int, message: str, kind: str = "invalid_request_error") -> Fault:
+        """Any 4xx with OpenAI's error body (403 no permission, 400 invalid input, ...)."""
+        return Fault(status, {}, _error_body(message, kind))
+
+    @staticmethod
     def server_error(status: int = 500) -> Fault:
         """A 5xx with OpenAI's error body."""
         return Fault(status, {}, _error_body("The server had an error while processing your request.", "server_error"))
@@ -99,13 +104,17 @@ class Fault:
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """What the server received: path, headers (lower-cased names), JSON body, inputs and their token count."""
+    """What the server received: path, headers (lower-cased names), JSON body, inputs, their token count, and when.
+
+    `received_at` is `time.monotonic()` as the request arrived, to measure the waits between retries.
+    """
 
     path: str
     headers: dict[str, str]
     body: dict[str, Any] | None
     inputs: list[str]
     tokens: int
+    received_at: float = 0.0
 
 
 class FakeOpenAI:
@@ -239,7 +248,8 @@ def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = None
             inputs = _inputs(body) or []
-            recorded = RecordedRequest(self.path, headers, body, inputs, sum(map(fake_token_count, inputs)))
+            tokens = sum(map(fake_token_count, inputs))
+            recorded = RecordedRequest(self.path, headers, body, inputs, tokens, received_at=time.monotonic())
             fault = server._record(recorded)
             if fault and fault.delay_s:
                 time.sleep(fault.delay_s)

@@ -6,21 +6,15 @@ One server and one `vectorsync serve` run for the whole module; every subprocess
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import suppress
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-import httpx
 import pytest
 from conftest import REPO
 from fake_openai import FakeOpenAI, Fault
@@ -39,6 +33,8 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.utilities.callables import parameter_schema
+from prefect_server import clean_env, start, stop, wait_for
 
 from deployments.catalog import CATALOG, find, with_schedules
 from vectorsync.doctor import prefect_api
@@ -48,9 +44,9 @@ from vectorsync.stores import open_store
 
 T = TypeVar("T")
 NEW_DATA = "embed-new-data/sample-docs"
+# What `vectorsync serve` serves without MONGODB_URI.
+SERVED = [spec for spec in CATALOG if not spec.needs_mongodb]
 RUN_TIMEOUT_S = 240
-# Ambient settings that must not leak into the served runs.
-LEAKY = ("VECTORSYNC_", "MONGODB_URI", "OPENAI_", "PREFECT_API_", "PREFECT_LOGGING_", "PREFECT_HOME")
 
 
 @dataclass
@@ -69,71 +65,11 @@ class Served:
     process: subprocess.Popen[bytes]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(LEAKY)}
-    return {**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "HF_HUB_OFFLINE": "1", **extra}
-
-
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Start `command` in its own process group, so that stopping it also stops what it spawned."""
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is left of it."""
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with suppress(subprocess.TimeoutExpired):
-        process.wait(20)  # a graceful stop: serve pauses its schedules, the server closes its database
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(10)
-
-
-def wait_for(probe: Callable[[], T | None], timeout_s: float, what: str, log: Path | None = None) -> T:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.5)
-    tail = log.read_text(errors="replace")[-3000:] if log else ""
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}\n{tail}")
-
-
 @pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`prefect server start` on a free port with its own PREFECT_HOME (SQLite), not the ephemeral API."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/api"
-    log = home / "server.log"
-    env = clean_env(PREFECT_HOME=str(home), PREFECT_SERVER_UI_ENABLED="false")
-    server = start(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, log
-    )
-
-    def healthy() -> bool:
-        assert server.poll() is None, f"prefect server exited:\n{log.read_text(errors='replace')[-3000:]}"
-        with suppress(httpx.HTTPError):
-            return httpx.get(f"{url}/health", timeout=2).status_code == 200
-        return False
-
-    try:
-        wait_for(healthy, 120, "the Prefect server's /api/health", log)
-        with temporary_settings({PREFECT_API_URL: url}):
-            yield url
-    finally:
-        stop(server)
+def prefect_server(prefect_api_url: str) -> Iterator[str]:
+    """The session's real Prefect server, as the API this module's client calls talk to."""
+    with temporary_settings({PREFECT_API_URL: prefect_api_url}):
+        yield prefect_api_url
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +105,7 @@ def served(
 
             def all_deployed() -> bool:
                 assert process.poll() is None, f"vectorsync serve exited:\n{log.read_text(errors='replace')[-3000:]}"
-                return len(client.read_deployments()) == len(CATALOG)
+                return len(client.read_deployments()) == len(SERVED)
 
             wait_for(all_deployed, 120, "vectorsync serve to register the catalog", log)
         default_run = run_deployment(NEW_DATA, timeout=0)
@@ -256,7 +192,7 @@ def test_docs_list_every_deployment_with_its_default_schedule():
 
 
 def test_serve_registers_every_deployment_with_form_schedule_tags_and_description(served, client):
-    for spec in CATALOG:
+    for spec in SERVED:
         deployment = client.read_deployment_by_name(spec.full_name)
         assert deployment.description == spec.description and set(spec.tags) <= set(deployment.tags)
         assert deployment.parameters == spec.parameters()
@@ -266,6 +202,34 @@ def test_serve_registers_every_deployment_with_form_schedule_tags_and_descriptio
     job = form["definitions"]["EmbedNewData"]["properties"]
     assert job["top_k"]["maximum"] == 50 and job["top_k"]["minimum"] == 1
     assert all(field.get("description") for field in job.values()), "every field of the UI form is explained"
+
+
+def test_serve_leaves_out_the_mongodb_deployment_without_mongodb_uri_and_says_why(served, client):
+    registered = {d.name for d in client.read_deployments()}
+    assert "sample-airbnb" not in registered and "sample-docs" in registered
+    log = served.log.read_text(errors="replace")
+    assert "not served embed-existing/sample-airbnb: MONGODB_URI is not set" in " ".join(log.split())
+
+
+def test_custom_run_form_leads_with_the_job_and_has_no_none_switches(served, client):
+    form = client.read_deployment_by_name(NEW_DATA).parameter_openapi_schema
+    job = form["definitions"]["EmbedNewData"]["properties"]
+    assert list(job)[:5] == ["path", "query", "prune", "refresh", "strict"]
+    assert list(job)[-5:] == ["embedder", "model", "batch_size", "data_dir", "store"]
+    assert not [name for name, field in job.items() if "anyOf" in field], "no field offers a None switch"
+    assert job["embedder"]["enum"][0] == job["embedder"]["default"] == "configured"
+    assert "PATH" not in " ".join(field["description"] for field in job.values())
+    for spec in SERVED:
+        schema = client.read_deployment_by_name(spec.full_name).parameter_openapi_schema
+        fields = next(iter(schema["definitions"].values()))["properties"]
+        assert not [name for name, field in fields.items() if "anyOf" in field], spec.full_name
+
+
+@pytest.mark.xfail(strict=True, reason="flows still take `job: Job | None = None`; see the ops report")
+def test_job_parameter_of_every_flow_cannot_be_switched_to_none():
+    for spec in CATALOG:
+        job = parameter_schema(spec.flow).model_dump_for_openapi()["properties"]["job"]
+        assert "anyOf" not in job and job["$ref"].endswith(type(spec.job).__name__), spec.full_name
 
 
 def test_scheduled_deployment_shows_its_next_runs_on_the_changed_schedule(served, client):
@@ -312,14 +276,15 @@ def test_run_triggered_with_parameters_completes_with_logs_artifacts_and_retry_p
 
 
 def test_transient_fault_in_a_served_run_is_retried_by_prefect(served, client, openai_server, tiny_corpus, tmp_path):
-    openai_server.queue(Fault.rate_limited(retry_after="120"))  # too long to wait in the embedder: Prefect retries
+    # The embedder's own six retries all meet a 429; then Prefect retries the task.
+    openai_server.queue(*[Fault.rate_limited(retry_after="0.1")] * 7)
     job = {"path": str(tiny_corpus), "embedder": "openai", "model": "text-embedding-3-small", "data_dir": str(tmp_path)}
     run = trigger(NEW_DATA, {"job": job})
     assert run.state.type == StateType.COMPLETED, run.state.message
     embed = task_runs_by_name(client, run.id)["embed-batch-1-of-1"]
     assert embed.run_count == 2 and embed.state.is_completed()
     assert any("Retry 1/3" in m for m in log_messages(client, run.id))
-    assert len(openai_server.requests) == 2
+    assert len(openai_server.requests) == 8
 
 
 @pytest.mark.slow

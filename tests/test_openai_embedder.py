@@ -14,7 +14,7 @@ from fake_time import FakeTime
 from pydantic import SecretStr
 
 from vectorsync.embedders.openai import OpenAIEmbedder
-from vectorsync.errors import ConfigError, EmbedderError, TransientError
+from vectorsync.errors import ConfigError, EmbedderError, EmbedderUnavailable, TransientError
 
 
 @pytest.fixture
@@ -258,7 +258,7 @@ def test_retry_after_longer_than_a_minute_goes_back_to_the_caller_without_sleepi
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        (Fault.insufficient_quota(), "quota exhausted: add credit or use another key"),
+        (Fault.insufficient_quota(), "quota exhausted: add credit or set OPENAI_API_KEY to another key"),
         (Fault.malformed(), "malformed response.*not JSON"),
         (Fault.malformed(b'{"object": "list"}'), "malformed response.*no 'data' list"),
         (Fault.malformed(b'{"data": []}'), "malformed response.*0 embeddings for 1 inputs"),
@@ -267,17 +267,17 @@ def test_retry_after_longer_than_a_minute_goes_back_to_the_caller_without_sleepi
         (Fault.malformed(b'{"data": [{"index": 0, "embedding": "AAAA"}]}'), "malformed response.*unreadable"),
     ],
 )
-def test_permanent_failures_are_not_retried(server, fake_time, fault, message):
+def test_permanent_failures_are_not_retried_and_blame_the_setup_not_the_input(server, fake_time, fault, message):
     server.queue(fault)
 
-    with pytest.raises(EmbedderError, match=message):
+    with pytest.raises(EmbedderUnavailable, match=message):
         embedder_for(server, fake_time, dimensions=8).encode(["hi"])
 
     assert len(server.requests) == 1 and fake_time.sleeps == []
 
 
 def test_rejected_key_says_so_and_is_not_retried(server, fake_time):
-    with pytest.raises(EmbedderError) as raised:
+    with pytest.raises(EmbedderUnavailable) as raised:
         embedder_for(server, fake_time, api_key="sk-wrong-key-abcdef123456").encode(["hi"])
 
     assert str(raised.value).startswith(
@@ -287,10 +287,28 @@ def test_rejected_key_says_so_and_is_not_retried(server, fake_time):
 
 
 def test_unknown_model_says_so_and_is_not_retried(server, fake_time):
-    with pytest.raises(EmbedderError, match=f"model 'text-embedding-9' not found at {server.base_url}"):
+    with pytest.raises(EmbedderUnavailable, match=f"model 'text-embedding-9' not found at {server.base_url}"):
         embedder_for(server, fake_time, "text-embedding-9").encode(["hi"])
 
     assert len(server.requests) == 1
+
+
+def test_missing_permission_names_the_key_and_is_not_retried(server, fake_time):
+    server.queue(Fault.refused(403, "You have insufficient permissions for this operation."))
+
+    with pytest.raises(EmbedderUnavailable, match=r"may not use model .*403.*OPENAI_API_KEY"):
+        embedder_for(server, fake_time, dimensions=8).encode(["hi"])
+
+    assert len(server.requests) == 1
+
+
+def test_invalid_input_blames_the_input_so_its_chunk_can_be_dead_lettered(server, fake_time):
+    server.queue(Fault.refused(400, "'$.input' is invalid."))
+
+    with pytest.raises(EmbedderError, match="refused the input") as raised:
+        embedder_for(server, fake_time, dimensions=8).encode(["hi"])
+
+    assert not isinstance(raised.value, EmbedderUnavailable)
 
 
 def test_input_the_server_finds_too_long_says_so_and_is_not_retried(fake_time):

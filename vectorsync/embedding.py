@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from vectorsync.embedders.base import Embedder
-from vectorsync.errors import EmbedderError
+from vectorsync.errors import EmbedderError, EmbedderUnavailable
 from vectorsync.records import Chunk
 from vectorsync.stores.base import DeadLetter
 
@@ -30,10 +30,13 @@ class EmbeddedBatch:
 def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk], batch_size: int | None = None) -> EmbeddedBatch:
     """Embed `chunks`; when the embedder rejects the batch for its content, halve it to find the culprits.
 
-    Transient faults (`TransientError`) propagate untouched so that the caller retries the whole batch.
+    Transient faults (`TransientError`) propagate untouched so that the caller retries the whole batch;
+    so does `EmbedderUnavailable` (bad key, unknown model, no quota): no chunk is to blame, the run fails.
     """
     try:
         vectors = embedder.encode([c.text for c in chunks], batch_size=batch_size)
+    except EmbedderUnavailable:
+        raise
     except EmbedderError as exc:
         if len(chunks) == 1:
             return EmbeddedBatch([], _empty(embedder), [_letter(chunks[0], f"rejected by the embedder: {exc}")])

@@ -27,7 +27,19 @@ class FilterError(VectorsyncError):
 
 
 class EmbedderError(VectorsyncError):
-    """The embedding model could not be loaded or refused its input."""
+    """The embedding model refused its input: a record's own content (too long, empty, rejected by the model).
+
+    Only this class, not its subclass `EmbedderUnavailable`, may turn a chunk into a dead letter.
+    """
+
+
+class EmbedderUnavailable(EmbedderError):
+    """The embedder refuses every input alike, so no record is to blame and a retry would not help.
+
+    Raised for a rejected API key (401), a missing permission (403), an unknown model or URL (404), an
+    exhausted quota (429 insufficient_quota), a model that cannot be loaded, and a server that answers
+    garbage. The message names the setting to fix. The run fails: nothing is dead-lettered or cached.
+    """
 
 
 class TransientError(VectorsyncError):

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
+from vectorsync.cli.command import Command, Group
+from vectorsync.cli.console import out, prefect_defaults
 from vectorsync.cli.deploy import deploy
 from vectorsync.cli.doctor import doctor
 from vectorsync.cli.eval import eval_command
@@ -13,15 +18,36 @@ from vectorsync.cli.run import run
 from vectorsync.cli.search import search
 from vectorsync.cli.serve import serve
 
-app = typer.Typer(help="Turn documents into vector embeddings and keep them searchable.", no_args_is_help=True)
-app.command()(run)
-app.command()(search)
-app.command()(info)
-app.command(name="embed-existing")(embed_existing)
-app.command(name="eval")(eval_command)
-app.command()(doctor)
-app.command()(serve)
-app.command()(deploy)
+app = typer.Typer(
+    cls=Group, help="Turn documents into vector embeddings and keep them searchable.", no_args_is_help=True
+)
+
+
+def show_version(asked: bool) -> None:
+    """`--version`: print the installed version and stop."""
+    if asked:
+        out.print(f"vectorsync {version('vectorsync')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def setup(
+    _version: Annotated[
+        bool, typer.Option("--version", callback=show_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Turn documents into vector embeddings and keep them searchable."""
+    prefect_defaults()
+
+
+app.command(cls=Command)(run)
+app.command(cls=Command)(search)
+app.command(cls=Command)(info)
+app.command(name="embed-existing", cls=Command)(embed_existing)
+app.command(name="eval", cls=Command)(eval_command)
+app.command(cls=Command)(doctor)
+app.command(cls=Command)(serve)
+app.command(cls=Command)(deploy)
 
 
 def main() -> None:

@@ -29,6 +29,9 @@ def run(
     id_field: Annotated[str | None, typer.Option(help="Id field of JSONL/CSV/Parquet records.")] = None,
     embedder: Annotated[str | None, typer.Option(help="sentence-transformers (default) or openai.")] = None,
     model: Annotated[str | None, typer.Option(help="Model id or local path.")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=50, help="Hits shown by the smoke test.")] = 3,
+    batch_size: Annotated[int | None, typer.Option(min=1, max=2048, help="Texts per model call.")] = None,
+    data_dir: Annotated[str | None, typer.Option(help="Data directory of the store (VECTORSYNC_DATA_DIR).")] = None,
 ) -> None:
     """Embed the documents under PATH into the store, build the index and smoke-test it."""
     quiet_prefect()
@@ -45,6 +48,9 @@ def run(
         id_field=id_field,
         embedder=embedder,
         model=model,
+        top_k=top_k,
+        batch_size=batch_size,
+        data_dir=data_dir,
     )
     if dry_run:
         from vectorsync.dry_run import estimate

@@ -28,20 +28,24 @@ def serve(
 ) -> None:
     """Serve every deployment to the Prefect API that PREFECT_API_URL names, until interrupted."""
     # Runs execute in subprocesses of this one, with its environment (VECTORSYNC_*, MONGODB_URI, ...) and its
-    # working directory, where the default path examples/docs lives. Prefect's INFO logging stays on here: it
-    # carries the per-batch lines that the UI shows.
+    # working directory, where the default path examples/docs lives. Prefect's INFO logging stays on in this
+    # terminal too: a served run's progress shows here as well as in the UI. A deployment whose settings are
+    # missing (MongoDB) is left out with one line, rather than served to fail on every run.
     from prefect.settings import get_current_settings
 
+    from deployments.catalog import servable, with_schedules
     from deployments.catalog import serve as serve_catalog
-    from deployments.catalog import with_schedules
     from deployments.scale_out import dask_task_runner
+    from vectorsync.settings import Settings
 
     try:
         api = require_api_url(get_current_settings().api.url)
-        specs = with_schedules(schedule or [])
+        specs, left_out = servable(with_schedules(schedule or []), Settings())
         runner = dask_task_runner(dask_address, dask_workers) if dask_address or dask_workers else None
     except VectorsyncError as exc:
         fail(exc)
+    for spec, reason in left_out:
+        err.print(f"[yellow]not served[/yellow] {spec.full_name}: {reason}", highlight=False, soft_wrap=True)
     show_catalog(specs, f"Serving to {api} (Ctrl+C stops; schedules pause until the next serve)")
     serve_catalog(specs, runner, limit)
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from vectorsync.errors import EmbedderError
+from vectorsync.errors import EmbedderUnavailable
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -103,7 +103,7 @@ def export_int8(
     if path.exists():
         return path
     if not onnx_available():
-        raise EmbedderError("the onnx backend needs onnxruntime and onnx: pip install 'vectorsync[onnx]'")
+        raise EmbedderUnavailable("the onnx backend needs onnxruntime and onnx: pip install 'vectorsync[onnx]'")
     path.parent.mkdir(parents=True, exist_ok=True)
     log.info("exporting %s to int8 ONNX (%s) at %s", model_id, target, path)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as scratch:
@@ -117,7 +117,7 @@ def export_int8(
             heads, hidden = _attention_shape(model)
             _quantize(fused if _fuse(fp32, fused, probe, heads, hidden) else fp32, int8, target)
         except (OSError, RuntimeError, ValueError) as exc:
-            raise EmbedderError(f"cannot export model '{model_id}' to ONNX: {exc}; set backend=torch") from exc
+            raise EmbedderUnavailable(f"cannot export model '{model_id}' to ONNX: {exc}; set backend=torch") from exc
         # Atomic: a process that races this one finds either no file or a whole one.
         os.replace(int8, path)
     return path

@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from vectorsync.embedders.base import Embedder, Tokenizer
 from vectorsync.embedders.ratelimit import BACKOFF_CAP_S, RateLimiter, backoff_delay, retry_delay
 from vectorsync.embedders.tokens import TokenCounter, get_token_counter
-from vectorsync.errors import ConfigError, EmbedderError, TransientError
+from vectorsync.errors import ConfigError, EmbedderError, EmbedderUnavailable, TransientError
 from vectorsync.redaction import redact
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ PLACEHOLDER_API_KEY = "not-needed"
 _SECRET_HEADER = re.compile(r"key|auth|token|secret|cookie", re.I)
 _TOO_LONG = re.compile(r"context length|too long|maximum .*tokens|tokens per request", re.I)
 _RETRIED_STATUSES = frozenset({408, 409, 429})
+# Statuses that blame the request's input: its chunk can be dead-lettered. Any other 4xx blames the setup.
+_INPUT_STATUSES = frozenset({400, 413, 422})
 _DETAIL_CHARS = 300
 
 
@@ -52,8 +54,10 @@ class OpenAIEmbedder(Embedder):
     The key is kept as a `SecretStr` and scrubbed from every message; `identity` never contains it.
 
     Retried with backoff (and the server's Retry-After): 429, 408, 409, 5xx, timeouts, lost connections.
-    Not retried: bad key, unknown model, input too long, exhausted quota, and malformed 200 responses
-    (a server answering garbage is misconfigured; a retry would spend budget to get the same garbage).
+    Not retried, as `EmbedderUnavailable` (every input would fail alike): bad key, no permission, unknown
+    model or URL, exhausted quota, and malformed 200 responses (a server answering garbage is misconfigured;
+    a retry would spend budget to get the same garbage). Not retried, as `EmbedderError` (the input's own
+    fault): input too long or otherwise invalid (400, 413, 422).
     A Retry-After longer than a minute is not slept on here: it comes back at once as `TransientError`.
 
     >>> embedder = OpenAIEmbedder("text-embedding-3-small", api_key=settings.openai_api_key, dimensions=512)
@@ -241,20 +245,30 @@ class OpenAIEmbedder(Embedder):
         return {"dimensions": self._requested_dimensions} if self._requested_dimensions else {}
 
     def _transient_status(self, error: openai.APIStatusError) -> tuple[str, float | None]:
-        """The reason and wait hint of a retryable HTTP error; raises `EmbedderError` for a permanent one."""
+        """The reason and wait hint of a retryable HTTP error; raises for a permanent one.
+
+        `EmbedderUnavailable` when no input could succeed (key, permission, model, quota, URL), so the run
+        fails; `EmbedderError` only when the request's own input was refused, so its chunk is dead-lettered.
+        """
         status, detail = error.status_code, self._detail(error)
         if status == 429 and "insufficient_quota" in (error.code, error.type):
-            raise EmbedderError(
-                f"quota exhausted: add credit or use another key (429 insufficient_quota from {self._url})"
+            raise EmbedderUnavailable(
+                f"quota exhausted: add credit or set OPENAI_API_KEY to another key (429 insufficient_quota "
+                f"from {self._url})"
             ) from None
         if status in _RETRIED_STATUSES or status >= 500:
             return f"{status}: {detail}", retry_delay(error.response.headers, rate_limited=status == 429)
         if status == 401:
-            raise EmbedderError(
+            raise EmbedderUnavailable(
                 f"OpenAI rejected the API key (401) for {self._url}: check OPENAI_API_KEY (server said: {detail})"
             ) from None
+        if status == 403:
+            raise EmbedderUnavailable(
+                f"the API key may not use model '{self.model_id}' at {self._url} (403: {detail}): check "
+                "OPENAI_API_KEY's project and permissions, or VECTORSYNC_MODEL"
+            ) from None
         if status == 404:
-            raise EmbedderError(
+            raise EmbedderUnavailable(
                 f"model '{self.model_id}' not found at {self._url} (404: {detail}): check VECTORSYNC_MODEL and "
                 "OPENAI_BASE_URL"
             ) from None
@@ -263,8 +277,12 @@ class OpenAIEmbedder(Embedder):
                 f"input too long for model '{self.model_id}' at {self._url} (400: {detail}): chunk with fewer "
                 "tokens (VECTORSYNC_CHUNK_TOKENS)"
             ) from None
-        raise EmbedderError(
-            f"model '{self.model_id}' at {self._url} refused the request ({status}: {detail})"
+        if status in _INPUT_STATUSES:
+            raise EmbedderError(
+                f"model '{self.model_id}' at {self._url} refused the input ({status}: {detail})"
+            ) from None
+        raise EmbedderUnavailable(
+            f"{self._url} refused the request for model '{self.model_id}' ({status}: {detail}): check OPENAI_BASE_URL"
         ) from None
 
     def _vectors(self, body: str, count: int) -> np.ndarray:
@@ -286,23 +304,29 @@ class OpenAIEmbedder(Embedder):
             raise self._malformed(f"unreadable embeddings ({type(error).__name__}: {error})") from None
         if indices != list(range(count)):
             raise self._malformed(f"indices {indices[:5]}... are not 0..{count - 1}")
-        if vectors.ndim != 2 or vectors.shape[1] == 0 or not np.isfinite(vectors).all():
-            raise self._malformed("embeddings are empty, ragged or not finite")
+        if vectors.ndim != 2 or vectors.shape[1] == 0:
+            raise self._malformed("embeddings are empty or ragged")
+        if not np.isfinite(vectors).all():  # one input's result, not the server's setup: that chunk is to blame
+            raise EmbedderError(f"{self._url} returned a vector with NaN or infinity for model '{self.model_id}'")
         if self._dimensions is None:
             self._dimensions = vectors.shape[1]
         elif vectors.shape[1] != self._dimensions:
-            raise EmbedderError(
+            raise EmbedderUnavailable(
                 f"{self._url} returned {vectors.shape[1]}-dimensional vectors for model '{self.model_id}', "
-                f"expected {self._dimensions}"
+                f"expected {self._dimensions}: check VECTORSYNC_MODEL, VECTORSYNC_DIMENSIONS and OPENAI_BASE_URL"
             )
         usage = payload.get("usage")
         if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int):
             self.tokens_used += usage["prompt_tokens"]
         return vectors
 
-    def _malformed(self, reason: str) -> EmbedderError:
-        return EmbedderError(
-            redact(f"malformed response from {self._url} for model '{self.model_id}': {reason}", *self._secrets)
+    def _malformed(self, reason: str) -> EmbedderUnavailable:
+        return EmbedderUnavailable(
+            redact(
+                f"malformed response from {self._url} for model '{self.model_id}': {reason}; check that "
+                "OPENAI_BASE_URL is an OpenAI-compatible embeddings API",
+                *self._secrets,
+            )
         )
 
     def _detail(self, error: openai.APIStatusError) -> str:

@@ -20,7 +20,7 @@ from vectorsync.embedders.onnx_export import (
     export_int8,
     gpu_present,
 )
-from vectorsync.errors import EmbedderError
+from vectorsync.errors import EmbedderError, EmbedderUnavailable
 
 if TYPE_CHECKING:
     import tokenizers
@@ -131,7 +131,7 @@ class SentenceTransformerEmbedder(Embedder):
         try:
             return HFTokenizer(tokenizers.Tokenizer.from_file(self._file("tokenizer.json")))
         except Exception as exc:  # any missing or unreadable tokenizer file is the same user problem
-            raise EmbedderError(f"cannot load the tokenizer of model '{self.model_id}': {exc}") from exc
+            raise EmbedderUnavailable(f"cannot load the tokenizer of model '{self.model_id}': {exc}") from exc
 
     @cached_property
     def max_tokens(self) -> int:
@@ -187,7 +187,7 @@ class SentenceTransformerEmbedder(Embedder):
             )
             return model.half() if self.half else model
         except (OSError, ValueError) as exc:
-            raise EmbedderError(
+            raise EmbedderUnavailable(
                 f"cannot load model '{self.model_id}': {exc}. Offline, use the bundled "
                 "sentence-transformers/all-MiniLM-L6-v2 or a local path"
             ) from exc

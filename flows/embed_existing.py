@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.states import Completed
 
 from tasks.existing import (
     check_existing_dimensions,
@@ -28,20 +29,33 @@ from tasks.existing import (
     write_back_batch,
 )
 from tasks.locking import exclusive_target
+from tasks.naming import job_field
 from tasks.reporting import BatchProgress, publish_summary
 from vectorsync.embedders import shared_embedder
 from vectorsync.jobs import EmbedExisting
 from vectorsync.records import Hit
 from vectorsync.summary import RunSummary
 
+# The job a run gets when it names none (frozen, so one instance serves every run).
+DEFAULT_JOB = EmbedExisting()
 
-@flow(name="embed-existing", description="Embed a text field of a MongoDB collection in place, then index it.")
-def embed_existing(job: EmbedExisting | None = None) -> dict[str, Any]:
+
+def run_name() -> str:
+    """`embed-existing <database>.<collection>`, so the runs list says which collection each run embedded."""
+    database, collection = job_field("database", DEFAULT_JOB.database), job_field("collection", DEFAULT_JOB.collection)
+    return f"embed-existing {database}.{collection}"
+
+
+@flow(
+    name="embed-existing",
+    flow_run_name=run_name,
+    description="Embed a text field of a MongoDB collection in place, then index it.",
+)
+def embed_existing(job: EmbedExisting = DEFAULT_JOB) -> dict[str, Any]:
     """Give every document of `job.collection` that has text a current vector; returns the run summary as JSON.
 
     Besides the summary's keys, `smoke_hits` lists the smoke test's hits.
     """
-    job = job or EmbedExisting()
     settings = job.settings()
     logger = get_run_logger()
     started = time.perf_counter()
@@ -88,7 +102,11 @@ def embed_existing(job: EmbedExisting | None = None) -> dict[str, Any]:
     summary.seconds = time.perf_counter() - started
     publish_summary(summary)
     smoke_hits = [{"id": hit.id, "score": round(hit.score, 4), "text": hit.text[:200]} for hit in hits]
-    return {**summary.as_json(), "smoke_hits": smoke_hits}
+    name = "Completed" if summary.clean else "Completed with skips"
+    # Prefect hands the caller the state's data: the summary.
+    return Completed(  # type: ignore[return-value]
+        message=summary.headline(), name=name, data={**summary.as_json(), "smoke_hits": smoke_hits}
+    )
 
 
 if __name__ == "__main__":

@@ -18,13 +18,13 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture
-from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks.embedding import embed_batch
 from tasks.indexing import check_target_dimensions, ensure_vector_index
 from tasks.locking import exclusive_target
+from tasks.naming import job_field
 from tasks.planning import plan_chunks
 from tasks.reporting import BatchProgress, publish_summary
 from tasks.secrets import with_secret_blocks
@@ -48,12 +48,13 @@ WINDOWS_IN_FLIGHT = 3
 # Chunks whose stored vectors the smoke test checks, picked evenly over the run.
 SMOKE_SAMPLES = 20
 
+# The job a run gets when it names none (frozen, so one instance serves every run).
+DEFAULT_JOB = EmbedNewData()
+
 
 def run_name() -> str:
     """`embed <path>`, so the runs list says what each run embedded."""
-    job = flow_run.parameters.get("job") or {}
-    path = job.get("path") if isinstance(job, dict) else getattr(job, "path", None)
-    return f"embed {path or EmbedNewData().path}"
+    return f"embed {job_field('path', DEFAULT_JOB.path)}"
 
 
 @flow(
@@ -64,13 +65,12 @@ def run_name() -> str:
     # DaskTaskRunner the batches spread over the cluster's workers instead (docs/deployments.md, "Scale out").
     task_runner=ThreadPoolTaskRunner(max_workers=3),  # type: ignore[arg-type]  # Prefect's runner generic is invariant
 )
-def embed_new_data(job: EmbedNewData | None = None) -> dict[str, Any]:
+def embed_new_data(job: EmbedNewData = DEFAULT_JOB) -> dict[str, Any]:
     """Bring the store in line with the files under `job.path`; returns the run summary as JSON.
 
     The final state's message carries the counts; a run with skips or dead letters ends as
     "Completed with skips"; a mistake (a missing path, a bad setting) fails with one line, no traceback.
     """
-    job = job or EmbedNewData()
     started = time.perf_counter()
     try:
         settings = with_secret_blocks(job.settings())

@@ -19,6 +19,7 @@ from tasks.embedding import embed_batch
 from tasks.evaluating import apply_quality_gate, discard_table, plan_whole_records, publish_scores, score_queries
 from tasks.indexing import check_target_dimensions, ensure_vector_index
 from tasks.locking import exclusive_target
+from tasks.naming import job_field
 from tasks.planning import plan_chunks
 from tasks.reporting import BatchProgress
 from tasks.writing import delete_stale_chunks, prune_documents, record_dead_letters, write_batch
@@ -32,11 +33,22 @@ from vectorsync.settings import Settings
 from vectorsync.stores import shared_store
 from vectorsync.stores.active import candidate_table
 
+# The job a run gets when it names none (frozen, so one instance serves every run).
+DEFAULT_JOB = Evaluate()
 
-@flow(name="evaluate", description="Score retrieval on a labelled set: nDCG@10, recall@10/100, MRR@10.")
-def evaluate(job: Evaluate | None = None) -> dict[str, Any]:
+
+def run_name() -> str:
+    """`evaluate <dataset>`, so the runs list says which labelled set each run scored."""
+    return f"evaluate {job_field('dataset', DEFAULT_JOB.dataset)}"
+
+
+@flow(
+    name="evaluate",
+    flow_run_name=run_name,
+    description="Score retrieval on a labelled set: nDCG@10, recall@10/100, MRR@10.",
+)
+def evaluate(job: Evaluate = DEFAULT_JOB) -> dict[str, Any]:
     """Embed the labelled corpus, run its queries through the store's search and return the scores as JSON."""
-    job = job or Evaluate()
     started = time.perf_counter()
     settings = job.settings()
     dataset = load_dataset(job.dataset, job.split)

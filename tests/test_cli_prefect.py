@@ -94,7 +94,7 @@ def test_cli_run_sends_its_info_logs_to_the_api_while_the_terminal_stays_quiet(a
     assert done.stderr.strip() == "", "the terminal shows warnings only, and a clean run has none"
     messages = run_logs(api, run_of(api, tiny).id)
     assert any(m.startswith(f"embedding {tiny}") for m in messages), messages
-    assert any(m.startswith("embedded batch 1 of 1") for m in messages), messages
+    assert any(m.startswith("embedded batch 1:") for m in messages), messages
 
 
 def test_wrong_key_exits_1_naming_the_key_then_the_right_key_embeds_everything(prefect_api_url, env, tiny):

@@ -225,7 +225,6 @@ def test_custom_run_form_leads_with_the_job_and_has_no_none_switches(served, cli
         assert not [name for name, field in fields.items() if "anyOf" in field], spec.full_name
 
 
-@pytest.mark.xfail(strict=True, reason="flows still take `job: Job | None = None`; see the ops report")
 def test_job_parameter_of_every_flow_cannot_be_switched_to_none():
     for spec in CATALOG:
         job = parameter_schema(spec.flow).model_dump_for_openapi()["properties"]["job"]
@@ -258,19 +257,22 @@ def test_run_triggered_with_parameters_completes_with_logs_artifacts_and_retry_p
 
     messages = log_messages(client, run.id)
     assert any(m.startswith(f"embedding {tiny_corpus}") for m in messages)
-    assert "embedded batch 1 of 1: 2 chunks" in messages
+    assert "embedded batch 1: 2 chunks" in messages
     assert any(m.startswith("smoke test 'insects that make honey': top hit") for m in messages)
     assert not any("Traceback" in m for m in messages), "a clean run logs no stack trace"
 
     artifacts = artifacts_by_key(client, run.id)
     assert artifacts["embedding-progress"].data == 100.0
-    summary = {row["metric"]: row["value"] for row in json.loads(artifacts["run-summary"].data)}
-    assert summary["embedded"] == "2" and summary["index_state"] == "READY"
+    summary = {row["figure"]: row["value"] for row in json.loads(artifacts["run-summary"].data)}
+    assert summary["Chunks embedded"] == "2" and summary["Index state"] == "READY"
+    assert summary["Path"] == str(tiny_corpus) and summary["Smoke-test query"] == "insects that make honey"
+    assert run.name == f"embed {tiny_corpus}"
+    assert run.state.message == "2 embedded, 0 unchanged, 0 skipped (2 files, 2 documents, 2 chunks)"
     smoke = artifacts["smoke-test"].data
     assert "insects that make honey" in smoke and smoke.index("bees.txt") < smoke.index("space.md")
 
     tasks = task_runs_by_name(client, run.id)
-    embed, write = tasks["embed-batch-1-of-1"], tasks["write-batch-1-of-1"]
+    embed, write = tasks["embed-batch-1"], tasks["write-batch-1"]
     assert embed.empirical_policy.retries == 3 and write.empirical_policy.retries == 3
     assert embed.state.is_completed() and write.state.is_completed() and embed.run_count == 1
 
@@ -281,7 +283,7 @@ def test_transient_fault_in_a_served_run_is_retried_by_prefect(served, client, o
     job = {"path": str(tiny_corpus), "embedder": "openai", "model": "text-embedding-3-small", "data_dir": str(tmp_path)}
     run = trigger(NEW_DATA, {"job": job})
     assert run.state.type == StateType.COMPLETED, run.state.message
-    embed = task_runs_by_name(client, run.id)["embed-batch-1-of-1"]
+    embed = task_runs_by_name(client, run.id)["embed-batch-1"]
     assert embed.run_count == 2 and embed.state.is_completed()
     assert any("Retry 1/3" in m for m in log_messages(client, run.id))
     assert len(openai_server.requests) == 8
@@ -293,9 +295,11 @@ def test_run_with_default_parameters_embeds_the_sample_corpus_batch_by_batch(ser
     assert run.state.type == StateType.COMPLETED, run.state.message
     assert run.parameters == find(NEW_DATA).parameters()
     messages = log_messages(client, run.id)
-    assert "loaded 48 records from 20 files (0 skipped)" in messages
+    assert "120 embedded, 0 unchanged, 0 skipped (20 files, 48 documents, 120 chunks)" in messages
     batches = [m for m in messages if m.startswith("embedded batch ")]
-    assert batches == [f"embedded batch {n} of 4: {32 if n < 4 else 24} chunks" for n in range(1, 5)]
+    sizes = {int(m.split()[2].rstrip(":")): int(m.split()[3]) for m in batches}
+    assert sorted(sizes) == list(range(1, len(sizes) + 1)) and sum(sizes.values()) == 120
+    assert all(size <= 32 for size in sizes.values()), "VECTORSYNC_TASK_BATCH_SIZE bounds every batch"
     assert not any("Traceback" in m for m in messages)
     assert artifacts_by_key(client, run.id)["embedding-progress"].data == 100.0
     with open_store(Settings(data_dir=served.data_dir)) as store:

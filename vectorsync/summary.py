@@ -96,7 +96,8 @@ class RunSummary:
         parts.append(f"{self.skipped} skipped")
         if self.dead_lettered:
             parts.append(f"{self.dead_lettered} dead-lettered")
-        return f"{', '.join(parts)} ({self.files} files, {self.documents} documents, {self.chunks} chunks)"
+        files = f"{self.files} files, " if self.files else ""
+        return f"{', '.join(parts)} ({files}{self.documents} documents, {self.chunks} chunks)"
 
     def as_json(self) -> dict[str, Any]:
         """The JSON object `vectorsync run --json` prints."""

@@ -1,8 +1,9 @@
 """Embed each distinct text once: repeated chunks (boilerplate, headers, duplicated records) share one vector.
 
 Chunks are equal for the model when their fingerprints are (same text, same embedder identity), so a
-fingerprint is the key. Within a batch every duplicate is folded; across batches a bounded memo of recent
-vectors catches the repeats that recur through a corpus, in constant memory.
+fingerprint is the key. Within a batch every duplicate is folded; across the batches of a run a memo of the
+16 MiB of most recent vectors catches the repeats that recur through a corpus, in constant memory (each Dask
+worker keeps its own).
 """
 
 from __future__ import annotations
@@ -23,10 +24,16 @@ MEMO_BYTES = 16 * 1024 * 1024
 
 
 class VectorMemo:
-    """The most recently embedded vectors by fingerprint, within a byte budget; thread-safe."""
+    """The most recently embedded vectors by fingerprint, within a byte budget; thread-safe.
+
+    `embedding` is held while a batch is embedded, so batches of one run embed one after another (the model
+    already uses every core, and a hosted embedder keeps its own requests in flight) and a text repeated in
+    the next batch finds its vector here instead of being embedded twice.
+    """
 
     def __init__(self, max_bytes: int = MEMO_BYTES) -> None:
         self.max_bytes = max_bytes
+        self.embedding = threading.Lock()
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -75,6 +82,18 @@ def embed_unique(
     The model is called on slices of `slice_size` distinct texts, and `on_progress(n)` hears of every `n`
     chunks done, so progress moves as the model works. A rejected text dead-letters each chunk that carries it.
     """
+    with memo.embedding:
+        return _embed_unique(embedder, chunks, memo, batch_size, on_progress, slice_size)
+
+
+def _embed_unique(
+    embedder: Embedder,
+    chunks: Sequence[Chunk],
+    memo: VectorMemo,
+    batch_size: int | None,
+    on_progress: Callable[[int], None] | None,
+    slice_size: int,
+) -> EmbeddedBatch:
     vectors: dict[str, np.ndarray] = {}
     todo: dict[str, Chunk] = {}
     for chunk in chunks:

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     openai_tokens_per_minute: int | None = Field(
         None, ge=1, description="Client-side token budget, shared by every run of one Prefect server."
     )
+    openai_concurrent_requests: int = Field(
+        4, ge=1, le=64, description="Embeddings requests in flight at once, each within the rate limits."
+    )
     openai_max_tokens: int | None = Field(None, ge=8, description="Input limit of a model OpenAI does not list.")
     openai_timeout_s: float = Field(60.0, gt=0, description="Seconds before an embeddings request times out.")
     openai_api_key_block: str | None = Field(None, description="Prefect Secret block holding the OpenAI key.")

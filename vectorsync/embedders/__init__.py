@@ -27,6 +27,7 @@ def build_embedder(settings: Settings) -> Embedder:
             timeout_s=settings.openai_timeout_s,
             requests_per_minute=settings.openai_requests_per_minute,
             tokens_per_minute=settings.openai_tokens_per_minute,
+            concurrent_requests=settings.openai_concurrent_requests,
         )
     from vectorsync.embedders.sentence_transformer import SentenceTransformerEmbedder
 

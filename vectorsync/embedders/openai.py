@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,6 +61,7 @@ class OpenAIEmbedder(Embedder):
     a retry would spend budget to get the same garbage). Not retried, as `EmbedderError` (the input's own
     fault): input too long or otherwise invalid (400, 413, 422).
     A Retry-After longer than a minute is not slept on here: it comes back at once as `TransientError`.
+    Up to `concurrent_requests` requests of one `encode` are in flight at once, each within the rate limits.
 
     >>> embedder = OpenAIEmbedder("text-embedding-3-small", api_key=settings.openai_api_key, dimensions=512)
     >>> embedder.encode(["hello", "world"]).shape
@@ -81,6 +84,7 @@ class OpenAIEmbedder(Embedder):
         max_retries: int = 6,
         requests_per_minute: int | None = None,
         tokens_per_minute: int | None = None,
+        concurrent_requests: int = 1,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -105,6 +109,11 @@ class OpenAIEmbedder(Embedder):
             raise ConfigError(f"timeout_s must be positive and max_retries at least 0 (model '{model}')")
         self._timeout_s = timeout_s
         self._max_retries = max_retries
+        if concurrent_requests < 1:
+            raise ConfigError(f"concurrent_requests must be at least 1 (model '{model}')")
+        self._concurrent = concurrent_requests
+        self._pool: ThreadPoolExecutor | None = None
+        self._client_lock = threading.Lock()
         self._sleep = sleep
         self._limiter = RateLimiter(requests_per_minute, tokens_per_minute, clock=clock, sleep=sleep)
         self._counter: TokenCounter | None = None
@@ -160,10 +169,13 @@ class OpenAIEmbedder(Embedder):
         if not texts:
             return np.empty((0, self.dimensions), dtype=np.float32)
         counts = self._checked_token_counts(texts)
-        parts = [
-            self._request(texts[start:stop], tokens=sum(counts[start:stop]))
-            for start, stop in self._batches(counts, batch_size)
-        ]
+        spans = list(self._batches(counts, batch_size))
+        # Requests go out `concurrent_requests` at a time, each still waiting its turn at the rate limiter.
+        parts = list(
+            self._requests().map(
+                lambda span: self._request(texts[span[0] : span[1]], sum(counts[span[0] : span[1]])), spans
+            )
+        )
         vectors = np.concatenate(parts)
         if self._normalize:
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -230,15 +242,24 @@ class OpenAIEmbedder(Embedder):
             )
             self._sleep(delay)
 
+    def _requests(self) -> ThreadPoolExecutor:
+        with self._client_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._concurrent, thread_name_prefix="vectorsync-openai")
+            return self._pool
+
     def _http(self) -> openai.OpenAI:
-        if self._client is None:
-            self._client = openai.OpenAI(
-                api_key=self._api_key.get_secret_value(),
-                base_url=self._base_url,
-                default_headers=self._headers,
-                max_retries=0,
-                timeout=self._timeout_s,
-            )
+        with self._client_lock:
+            return self._client or self._new_client()
+
+    def _new_client(self) -> openai.OpenAI:
+        self._client = openai.OpenAI(
+            api_key=self._api_key.get_secret_value(),
+            base_url=self._base_url,
+            default_headers=self._headers,
+            max_retries=0,
+            timeout=self._timeout_s,
+        )
         return self._client
 
     def _dimensions_argument(self) -> dict[str, Any]:
@@ -317,7 +338,8 @@ class OpenAIEmbedder(Embedder):
             )
         usage = payload.get("usage")
         if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int):
-            self.tokens_used += usage["prompt_tokens"]
+            with self._client_lock:
+                self.tokens_used += usage["prompt_tokens"]
         return vectors
 
     def _malformed(self, reason: str) -> EmbedderUnavailable:

@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.retrying import BACKOFF, JITTER, retry_transient
 from vectorsync.records import Record, Skip
-from vectorsync.sources import LoadOptions, discover, load_file
+from vectorsync.sources import LoadOptions, discover, load_file, source_name
 
 
 @dataclass
@@ -35,7 +35,11 @@ def load_documents(path: str, options: LoadOptions) -> LoadedDocuments:
     logger = get_run_logger()
     loaded = LoadedDocuments()
     for file in discover(path):
-        loaded.files.append(file.resolve().as_posix())
+        if isinstance(file, Skip):
+            logger.warning("skipped %s", file)
+            loaded.skips.append(file)
+            continue
+        loaded.files.append(source_name(file))
         for item in load_file(file, options):
             if isinstance(item, Skip):
                 logger.warning("skipped %s", item)

@@ -73,7 +73,7 @@ def test_discover_walks_folders_recursively_and_leaves_out_hidden_entries(tmp_pa
     (tmp_path / ".vectorsync" / "cache.jsonl").write_text("{}")
     (tmp_path / ".hidden.md").write_text("hidden")
 
-    found = discover(tmp_path)
+    found = list(discover(tmp_path))
 
     assert found == [(tmp_path / "a.md").resolve(), (tmp_path / "nested" / "deeper" / "b.txt").resolve()]
 
@@ -82,7 +82,7 @@ def test_discover_returns_a_single_file_resolved(tmp_path: Path, monkeypatch: py
     (tmp_path / "note.txt").write_text("hello")
     monkeypatch.chdir(tmp_path)
 
-    assert discover("note.txt") == [(tmp_path / "note.txt").resolve()]
+    assert list(discover("note.txt")) == [(tmp_path / "note.txt").resolve()]
 
 
 def test_discover_expands_a_recursive_glob_in_sorted_order(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_discover_expands_a_recursive_glob_in_sorted_order(tmp_path: Path) -> No
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text("text")
 
-    found = discover(f"{tmp_path}/**/*.md")
+    found = list(discover(f"{tmp_path}/**/*.md"))
 
     assert [path.relative_to(tmp_path.resolve()).as_posix() for path in found] == ["a.md", "sub/y.md", "z.md"]
 
@@ -517,14 +517,27 @@ def test_csv_without_the_text_column_is_skipped_once(tmp_path: Path) -> None:
     assert "no column 'text'" in skip.reason and "term, definition" in skip.reason
 
 
-def test_csv_row_the_csv_module_rejects_is_skipped_and_later_rows_load(tmp_path: Path) -> None:
+def test_csv_field_of_200_000_characters_loads_as_one_record(tmp_path: Path) -> None:
     path = tmp_path / "wide.csv"
     path.write_text('text,n\nfirst,1\n"' + "x" * 200_000 + '",2\nthird,3\n')
 
-    first, skip, third = load_file(path)
+    first, wide, third = load_file(path)
 
+    assert isinstance(wide, Record) and len(wide.text) == 200_000 and wide.id == f"{source_of(path)}#row-2"
     assert (first.text, third.text, third.id) == ("first", "third", f"{source_of(path)}#row-3")
-    assert skip == Skip(source_of(path), "malformed CSV: field larger than field limit (131072)", "row 2")
+
+
+def test_csv_line_or_field_over_the_bound_is_skipped_and_later_rows_keep_their_ids(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    multi_line = "\n".join(["y" * 60] * 5)
+    path.write_text(f'text,n\nfirst,1\n{"x" * 500},2\nthird,3\n"{multi_line}",4\nfifth,5\n')
+
+    # The csv module resumes after the field's limit, so the field's last line reads as a row of its own.
+    first, long_line, third, long_field, *_, last = load_file(path, LoadOptions(max_line_chars=200))
+
+    assert (first.text, third.id, last.text) == ("first", f"{source_of(path)}#row-3", "fifth")
+    assert long_line == Skip(source_of(path), "line 3 is longer than 200 characters, not read", "row 2")
+    assert long_field == Skip(source_of(path), "malformed CSV: field larger than field limit (200)", "row 4")
 
 
 def test_csv_in_cp1252_is_decoded(tmp_path: Path) -> None:

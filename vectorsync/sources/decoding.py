@@ -15,6 +15,8 @@ _HEAD_BYTES = 8192
 _BLOCK_BYTES = 1 << 16
 # Terminal colour codes, then control characters other than tab, newline and carriage return: C0, DEL and C1.
 _CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Lone surrogates (from JSON escapes such as "\ud800", or a parser's bug) cannot be written as UTF-8 by any store.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Vertical tab and form feed separate lines and pages: they become newlines, so words either side stay apart.
 _BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
 # Above this share of control characters in the first 8 KiB, a file is binary, not text with stray bytes.
@@ -56,22 +58,33 @@ def open_text(path: Path, encoding: str, newline: str | None = None) -> TextIO:
 class ControlStripper:
     """Removes control characters and terminal colour codes, and counts them, so a loader warns once per file.
 
-    Tab and newline stay; vertical tab and form feed become newlines.
+    Tab and newline stay; vertical tab and form feed become newlines; a lone surrogate becomes U+FFFD.
     """
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.removed = 0
+        self.replaced = 0
 
     def __call__(self, text: str) -> str:
         cleaned, count = _CONTROL.subn("", text.translate(_BREAKS))
         self.removed += count
+        return self.valid(cleaned)
+
+    def valid(self, text: str) -> str:
+        """`text` with every lone surrogate replaced by U+FFFD, so it encodes as UTF-8 (field names, metadata)."""
+        if not _SURROGATE.search(text):
+            return text
+        cleaned, count = _SURROGATE.subn("\ufffd", text)
+        self.replaced += count
         return cleaned
 
     def warn(self) -> None:
-        """Log how many control characters were removed from the file, if any."""
+        """Log how many control characters were removed from the file, and invalid characters replaced, if any."""
         if self.removed:
             log.warning("%s: removed %d control characters", self.source, self.removed)
+        if self.replaced:
+            log.warning("%s: replaced %d lone surrogates (invalid Unicode) with U+FFFD", self.source, self.replaced)
 
 
 def _decodes(encoding: str, blocks: Iterable[bytes], *, final: bool) -> bool:

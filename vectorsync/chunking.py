@@ -1,11 +1,14 @@
 """Token-aware chunking: split text with the embedding model's own tokenizer, never past its limit.
 
 Chunk boundaries prefer paragraph and sentence ends, neighbouring chunks share `overlap` tokens,
-and the same input always gives the same chunks (and so the same ids).
+and the same input always gives the same chunks (and so the same ids). Text the tokenizer cannot split
+(a megabyte with no space, which a WordPiece tokenizer reads as one `[UNK]`) is cut by characters instead,
+so that no chunk holds more than `MAX_CHARS_PER_TOKEN` characters per token, with a warning.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,6 +22,12 @@ def chunker_for(embedder: Embedder, chunk_tokens: int | None = None, overlap: in
     limit = min(chunk_tokens or embedder.max_tokens, embedder.max_tokens)
     return Chunker(embedder.tokenizer, limit, min(overlap, limit // 2 - 1), embedder.identity)
 
+
+log = logging.getLogger("vectorsync.chunking")
+
+# Ordinary text runs 3 to 6 characters per token, and no real token spans more than a few dozen: a longer
+# span is text the tokenizer gave up on, and a chunk this sparse in tokens has a meaningless vector.
+MAX_CHARS_PER_TOKEN = 50
 
 # A boundary is only worth taking when it keeps at least this share of the window.
 _MIN_FILL = 0.6
@@ -46,8 +55,17 @@ class Chunker:
             )
 
     def chunk(self, record: Record) -> Iterator[Chunk]:
-        """The record's chunks in order; empty text gives none."""
-        for index, text in enumerate(self.split(record.text)):
+        """The record's chunks in order; empty text gives none. Warns, naming the record, when cutting by characters."""
+        pieces, unsplittable = self._pieces(record.text)
+        if unsplittable:
+            log.warning(
+                "%s: %d characters the tokenizer cannot split (no spaces or punctuation) were cut by characters, "
+                "at most %d per token of each chunk",
+                record.id,
+                unsplittable,
+                MAX_CHARS_PER_TOKEN,
+            )
+        for index, text in enumerate(pieces):
             yield Chunk(
                 id=chunk_id(record.id, index, text),
                 document=record.id,
@@ -59,8 +77,43 @@ class Chunker:
             )
 
     def split(self, text: str) -> list[str]:
-        """Split `text` into pieces of at most `max_tokens` tokens each."""
+        """Split `text` into pieces of at most `max_tokens` tokens and `MAX_CHARS_PER_TOKEN` characters per token."""
+        return self._pieces(text)[0]
+
+    def _pieces(self, text: str) -> tuple[list[str], int]:
+        """The pieces of `text`, and how many of its characters had to be cut by characters."""
         offsets = self.tokenizer.token_offsets(text)
+        pieces: list[str] = []
+        unsplittable = 0
+        segment = 0
+        for index, (start, end) in enumerate(offsets):
+            if end - start > MAX_CHARS_PER_TOKEN:
+                pieces += self._by_tokens(text, offsets[segment:index])
+                pieces += self._by_characters(text[start:end])
+                unsplittable += end - start
+                segment = index + 1
+        pieces += self._by_tokens(text, offsets[segment:])
+        return pieces, unsplittable
+
+    def _by_characters(self, run: str) -> list[str]:
+        """Cut a run the tokenizer could not split into the widest windows that tokenize densely enough."""
+        pieces: list[str] = []
+        width = self.max_tokens * MAX_CHARS_PER_TOKEN
+        start = 0
+        while start < len(run):
+            piece = run[start : start + width]
+            count = len(self.tokenizer.token_offsets(piece))
+            while width > 1 and count and (len(piece.strip()) > MAX_CHARS_PER_TOKEN * count or count > self.max_tokens):
+                width //= 2
+                piece = run[start : start + width]
+                count = len(self.tokenizer.token_offsets(piece))
+            if count and (piece := piece.strip()):  # a window with no token at all carries nothing to embed
+                pieces.append(piece)
+            start += width
+        return pieces
+
+    def _by_tokens(self, text: str, offsets: list[tuple[int, int]]) -> list[str]:
+        """Windows of at most `max_tokens` of `offsets`, ending at paragraph, sentence or word ends where possible."""
         if not offsets:
             return []
         pieces: list[str] = []

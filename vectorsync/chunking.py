@@ -8,6 +8,7 @@ so that no chunk holds more than `MAX_CHARS_PER_TOKEN` characters per token, wit
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,22 +96,47 @@ class Chunker:
         pieces += self._by_tokens(text, offsets[segment:])
         return pieces, unsplittable
 
-    def _by_characters(self, run: str) -> list[str]:
-        """Cut a run the tokenizer could not split into the widest windows that tokenize densely enough."""
+    def _by_characters(self, run: str, width: int = 0) -> list[str]:
+        """Cut a run the tokenizer could not split into the widest windows that it splits densely enough.
+
+        The width is found on the run's first window; a later window that is still too sparse is cut again.
+        """
+        width = width or self._dense_width(run)
+        windows = [run[start : start + width] for start in range(0, len(run), width)]
         pieces: list[str] = []
-        width = self.max_tokens * MAX_CHARS_PER_TOKEN
-        start = 0
-        while start < len(run):
-            piece = run[start : start + width]
-            count = len(self.tokenizer.token_offsets(piece))
-            while width > 1 and count and (len(piece.strip()) > MAX_CHARS_PER_TOKEN * count or count > self.max_tokens):
-                width //= 2
-                piece = run[start : start + width]
-                count = len(self.tokenizer.token_offsets(piece))
-            if count and (piece := piece.strip()):  # a window with no token at all carries nothing to embed
-                pieces.append(piece)
-            start += width
+        for window, count in zip(windows, self._token_counts(windows), strict=True):
+            if not count:  # a window with no token at all carries nothing to embed
+                continue
+            if width == 1 or self._dense(window, count):
+                if window := window.strip():
+                    pieces.append(window)
+            else:
+                pieces += self._by_characters(window, width // 2)
         return pieces
+
+    def _dense_width(self, run: str) -> int:
+        width = self.max_tokens * MAX_CHARS_PER_TOKEN
+        while width > 1:
+            window = run[:width]
+            count = len(self.tokenizer.token_offsets(window))
+            if not count or self._dense(window, count):
+                return width
+            width //= 2
+        return 1
+
+    def _dense(self, window: str, count: int) -> bool:
+        return len(window.strip()) <= MAX_CHARS_PER_TOKEN * count and count <= self.max_tokens
+
+    def _token_counts(self, windows: list[str]) -> list[int]:
+        """Tokens per window, from one tokenizer call over the windows joined by line breaks (no token spans one)."""
+        offsets = self.tokenizer.token_offsets("\n".join(windows))
+        starts = [start for start, _ in offsets]
+        counts, begin = [], 0
+        for window in windows:
+            end = begin + len(window)
+            counts.append(bisect.bisect_left(starts, end) - bisect.bisect_left(starts, begin))
+            begin = end + 1
+        return counts
 
     def _by_tokens(self, text: str, offsets: list[tuple[int, int]]) -> list[str]:
         """Windows of at most `max_tokens` of `offsets`, ending at paragraph, sentence or word ends where possible."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -725,7 +726,13 @@ def test_discovery_of_a_very_deep_tree_does_not_recurse(tmp_path: Path) -> None:
         folder.mkdir()
     (folder / "leaf.txt").write_text("deep")
 
-    [leaf] = discover(tmp_path)
+    try:
+        [leaf] = discover(tmp_path)
+    finally:  # bottom up: shutil.rmtree recurses once per level
+        (folder / "leaf.txt").unlink()
+        while folder != tmp_path:
+            folder.rmdir()
+            folder = folder.parent
 
     assert isinstance(leaf, Path) and leaf.name == "leaf.txt"
 
@@ -825,3 +832,36 @@ def test_any_bytes_truncation_or_nesting_either_loads_or_becomes_a_named_skip(
                 (item.text + json.dumps(item.metadata, ensure_ascii=False)).encode("utf-8")  # every store can hold it
             else:
                 assert item.reason and len(str(item)) < 400 + len(item.source)
+
+
+def test_text_mixing_utf8_and_cp1252_bytes_decodes_both_parts(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.txt"
+    path.write_bytes("café ".encode() + "naïve".encode("cp1252") + " €".encode())
+
+    [record] = load_file(path)
+
+    assert record.text == "café naïve €"
+
+
+def test_compressed_file_named_jsonl_is_one_skip_not_one_per_line(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(gzip.compress(b"\n".join(json.dumps({"text": f"row {n}"}).encode() for n in range(2000))))
+
+    assert list(load_file(path)) == [
+        Skip(source_of(path), "binary content, not JSON Lines text (compressed? is the file extension right?)")
+    ]
+
+
+def test_damaged_parquet_row_group_is_named_and_the_others_load(tmp_path: Path) -> None:
+    path = tmp_path / "groups.parquet"
+    pq.write_table(pa.table({"text": [f"row {n} " * 40 for n in range(300)]}), path, row_group_size=100)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 200] = bytes(byte ^ 0xFF for byte in data[middle : middle + 200])
+    path.write_bytes(bytes(data))
+
+    items = list(load_file(path))
+
+    assert len(records(items)) >= 100 and records(items)[0].id == f"{source_of(path)}#row-1"
+    assert skips(items) and all("damaged Parquet data in row group" in skip.reason for skip in skips(items))
+    assert all(skip.location and skip.location.startswith("rows ") for skip in skips(items))

@@ -97,7 +97,7 @@ def report(exc: BaseException) -> NoReturn:
 
 def stop(message: str, code: int) -> NoReturn:
     """Print `message` as one `error:` line on stderr (secrets redacted) and exit with `code`."""
-    line = " ".join(redact(printable(message)).split())
+    line = printable(" ".join(redact(message).split()))
     console.err.print(Text.assemble(("error:", "red"), " ", line), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 

@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 
 from vectorsync.records import Record, Skip
+from vectorsync.sources.decoding import head_of, looks_binary
 from vectorsync.sources.faults import guarded
 from vectorsync.sources.lines import bounded_lines
 from vectorsync.sources.options import LoadOptions
@@ -25,6 +26,9 @@ def load_jsonl(path: Path, source: str, options: LoadOptions) -> Iterator[Record
     Any error while one line is parsed or converted (malformed or deeply nested JSON, a line over
     `options.max_line_chars` bytes) is a skip naming the line; the other lines still load.
     """
+    if looks_binary(head_of(path).removeprefix(codecs.BOM_UTF8)):
+        yield Skip(source, "binary content, not JSON Lines text (compressed? is the file extension right?)")
+        return
     rows = RowRecords(path, source, options)
     with path.open("rb") as stream:
         for number, raw in enumerate(bounded_lines(stream, options.max_line_chars), start=1):

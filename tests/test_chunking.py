@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import logging
+import random
+import string
 
 import pytest
 
-from vectorsync.chunking import Chunker
+from vectorsync.chunking import MAX_CHARS_PER_TOKEN, Chunker
 from vectorsync.errors import ConfigError
 from vectorsync.records import Record
 
@@ -76,3 +79,29 @@ def test_whitespace_only_text_gives_no_chunks(embedder):
 def test_bad_sizes_are_config_errors(embedder, size, overlap):
     with pytest.raises(ConfigError, match="chunk_"):
         Chunker(embedder.tokenizer, size, overlap, embedder.identity)
+
+
+def test_text_the_tokenizer_cannot_split_is_cut_by_characters_into_dense_chunks(embedder, caplog):
+    blob = "".join(random.Random(4).choice(string.ascii_letters) for _ in range(30_000))
+    text = f"A normal opening sentence.\n\n{blob}\n\nA normal closing sentence."
+    chunker = Chunker(embedder.tokenizer, embedder.max_tokens, 32, embedder.identity)
+
+    with caplog.at_level(logging.WARNING, logger="vectorsync.chunking"):
+        chunks = list(chunker.chunk(Record("doc-with-blob", "doc", text)))
+
+    assert chunks[0].text == "A normal opening sentence." and chunks[-1].text == "A normal closing sentence."
+    middle = [chunk.text for chunk in chunks[1:-1]]
+    assert "".join(middle) == blob
+    assert all(len(piece) <= MAX_CHARS_PER_TOKEN * embedder.count_tokens(piece) for piece in middle)
+    assert all(embedder.count_tokens(piece) <= embedder.max_tokens for piece in middle)
+    assert [record.getMessage() for record in caplog.records if "doc-with-blob" in record.getMessage()]
+    assert [c.id for c in chunker.chunk(Record("doc-with-blob", "doc", text))] == [c.id for c in chunks]
+
+
+def test_ordinary_text_is_never_cut_by_characters(embedder, caplog):
+    chunker = Chunker(embedder.tokenizer, 64, 8, embedder.identity)
+
+    with caplog.at_level(logging.WARNING, logger="vectorsync.chunking"):
+        pieces = chunker.split(LONG)
+
+    assert not caplog.records and all(" " in piece for piece in pieces)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
 import os
 import random
+import tempfile
 import tracemalloc
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,10 +16,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vectorsync.errors import ConfigError, InputError
 from vectorsync.records import Record, Skip
-from vectorsync.sources import SUPPORTED_SUFFIXES, LoadOptions, discover, load, load_file
+from vectorsync.sources import SUPPORTED_SUFFIXES, LoadOptions, discover, load, load_file, source_name
 
 
 def records(items: Iterable[Record | Skip]) -> list[Record]:
@@ -73,7 +77,7 @@ def test_discover_walks_folders_recursively_and_leaves_out_hidden_entries(tmp_pa
     (tmp_path / ".vectorsync" / "cache.jsonl").write_text("{}")
     (tmp_path / ".hidden.md").write_text("hidden")
 
-    found = discover(tmp_path)
+    found = list(discover(tmp_path))
 
     assert found == [(tmp_path / "a.md").resolve(), (tmp_path / "nested" / "deeper" / "b.txt").resolve()]
 
@@ -82,7 +86,7 @@ def test_discover_returns_a_single_file_resolved(tmp_path: Path, monkeypatch: py
     (tmp_path / "note.txt").write_text("hello")
     monkeypatch.chdir(tmp_path)
 
-    assert discover("note.txt") == [(tmp_path / "note.txt").resolve()]
+    assert list(discover("note.txt")) == [(tmp_path / "note.txt").resolve()]
 
 
 def test_discover_expands_a_recursive_glob_in_sorted_order(tmp_path: Path) -> None:
@@ -90,7 +94,7 @@ def test_discover_expands_a_recursive_glob_in_sorted_order(tmp_path: Path) -> No
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text("text")
 
-    found = discover(f"{tmp_path}/**/*.md")
+    found = list(discover(f"{tmp_path}/**/*.md"))
 
     assert [path.relative_to(tmp_path.resolve()).as_posix() for path in found] == ["a.md", "sub/y.md", "z.md"]
 
@@ -517,14 +521,27 @@ def test_csv_without_the_text_column_is_skipped_once(tmp_path: Path) -> None:
     assert "no column 'text'" in skip.reason and "term, definition" in skip.reason
 
 
-def test_csv_row_the_csv_module_rejects_is_skipped_and_later_rows_load(tmp_path: Path) -> None:
+def test_csv_field_of_200_000_characters_loads_as_one_record(tmp_path: Path) -> None:
     path = tmp_path / "wide.csv"
     path.write_text('text,n\nfirst,1\n"' + "x" * 200_000 + '",2\nthird,3\n')
 
-    first, skip, third = load_file(path)
+    first, wide, third = load_file(path)
 
+    assert isinstance(wide, Record) and len(wide.text) == 200_000 and wide.id == f"{source_of(path)}#row-2"
     assert (first.text, third.text, third.id) == ("first", "third", f"{source_of(path)}#row-3")
-    assert skip == Skip(source_of(path), "malformed CSV: field larger than field limit (131072)", "row 2")
+
+
+def test_csv_line_or_field_over_the_bound_is_skipped_and_later_rows_keep_their_ids(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    multi_line = "\n".join(["y" * 60] * 5)
+    path.write_text(f'text,n\nfirst,1\n{"x" * 500},2\nthird,3\n"{multi_line}",4\nfifth,5\n')
+
+    # The csv module resumes after the field's limit, so the field's last line reads as a row of its own.
+    first, long_line, third, long_field, *_, last = load_file(path, LoadOptions(max_line_chars=200))
+
+    assert (first.text, third.id, last.text) == ("first", f"{source_of(path)}#row-3", "fifth")
+    assert long_line == Skip(source_of(path), "line 3 is longer than 200 characters, not read", "row 2")
+    assert long_field == Skip(source_of(path), "malformed CSV: field larger than field limit (200)", "row 4")
 
 
 def test_csv_in_cp1252_is_decoded(tmp_path: Path) -> None:
@@ -592,3 +609,259 @@ def test_corrupt_parquet_is_skipped_naming_the_file(tmp_path: Path) -> None:
 
     assert skip.source == source_of(path)
     assert "not a readable Parquet file" in skip.reason
+
+
+# Hostile input (issue 13): every error while reading a file or record is a named skip, never a crash.
+
+
+def test_jsonl_line_nested_too_deeply_is_a_skip_and_the_other_lines_load(tmp_path: Path) -> None:
+    path = tmp_path / "deep.jsonl"
+    deep = '{"text": "fine", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    write_jsonl(path, [{"text": "before"}, deep, {"text": "after"}])
+
+    before, skip, after = load_file(path)
+
+    assert (before.text, after.text, after.id) == ("before", "after", f"{source_of(path)}#L3")
+    assert skip == Skip(source_of(path), "cannot read the record (nested too deeply to parse)", "line 2")
+
+
+def test_jsonl_huge_integer_and_lone_surrogates_load_as_valid_text(tmp_path: Path) -> None:
+    path = tmp_path / "odd.jsonl"
+    first_line = f'{{"text": "big number", "n": {"9" * 5000}, "m": {2**70}, "nan": NaN}}'
+    path.write_text(first_line + '\n{"text": "lone \\ud800", "k\\udfff": "v\\udc00"}\n')
+
+    first, second = load_file(path)
+
+    assert first.metadata == {"type": "jsonl", "file_name": "odd.jsonl"}  # no store holds those numbers
+    assert second.text == "lone \ufffd" and second.metadata["k\ufffd"] == "v\ufffd"
+    for record in (first, second):
+        (record.id + record.text + json.dumps(record.metadata, ensure_ascii=False)).encode("utf-8")
+
+
+def test_jsonl_line_over_the_bound_is_skipped_without_being_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "long.jsonl"
+    write_jsonl(path, [{"text": "short"}, {"text": "x" * 5000}, {"text": "after"}])
+
+    short, skip, after = load_file(path, LoadOptions(max_line_chars=1000))
+
+    assert (short.text, after.id) == ("short", f"{source_of(path)}#L3")
+    assert skip == Skip(source_of(path), "line longer than 1,000 bytes, not read", "line 2")
+
+
+def test_jsonl_with_a_byte_order_mark_and_nul_bytes_loads(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"text": "with\\u0000 nul"}\n{"text": "raw \x00 byte"}\n')
+
+    items = list(load_file(path))
+
+    assert [item.text for item in records(items)] == ["with nul"] and len(skips(items)) == 1
+    assert skips(items)[0].location == "line 2" and "malformed JSON" in skips(items)[0].reason
+
+
+def test_file_deleted_between_discovery_and_reading_is_a_skip(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("kept")
+    (tmp_path / "b.txt").write_text("gone soon")
+    first, second = discover(tmp_path)
+    (tmp_path / "b.txt").unlink()
+
+    items = [*load_file(first), *load_file(second)]  # type: ignore[arg-type]
+
+    assert items[0].text == "kept"
+    assert items[1] == Skip(source_of(tmp_path / "b.txt"), "cannot read the file (No such file or directory)")
+
+
+def test_a_loader_error_mid_file_keeps_the_records_read_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "grows.txt"
+    path.write_text("a" * 10 + " " + "b" * 10)
+
+    # A file that changes under the reader: the second part's read fails, the first part is already out.
+    items = load_file(path, LoadOptions(max_record_chars=12))
+    first = next(items)
+    path.unlink()
+    path.mkdir()
+
+    assert first.text == "a" * 10 and all(isinstance(item, Record | Skip) for item in items)
+
+
+def test_file_names_that_are_not_utf8_become_printable_stable_sources(tmp_path: Path) -> None:
+    path = tmp_path / os.fsdecode(b"bad_\xff\xfe.txt")
+    path.write_text("content is fine")
+
+    [record] = load_file(path)
+    [found] = discover(tmp_path)
+
+    assert record.source == f"{tmp_path.resolve().as_posix()}/bad_\\xff\\xfe.txt" == record.id
+    assert record.metadata["file_name"] == "bad_\\xff\\xfe.txt" and source_name(found) == record.source
+    record.source.encode("utf-8")
+
+
+def test_discovery_names_links_pipes_and_devices_instead_of_dropping_them(tmp_path: Path) -> None:
+    (tmp_path / "real.md").write_text("# Real")
+    (tmp_path / "loop").symlink_to(tmp_path)
+    (tmp_path / "elsewhere").symlink_to(tmp_path.parent)
+    (tmp_path / "x.txt").symlink_to(tmp_path / "y.txt")
+    (tmp_path / "y.txt").symlink_to(tmp_path / "x.txt")
+    (tmp_path / "broken.md").symlink_to(tmp_path / "missing.md")
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.txt")
+    (tmp_path / "folder.txt").mkdir()
+    (tmp_path / "folder.txt" / "inner.md").write_text("inner")
+
+    found = list(discover(tmp_path))
+
+    files = [entry.name for entry in found if isinstance(entry, Path)]
+    reasons = {Path(entry.source).name: entry.reason for entry in found if isinstance(entry, Skip)}
+    assert files == ["inner.md", "real.md"]
+    assert reasons["loop"].startswith("symbolic link loop: points back to") and "not followed" in reasons["elsewhere"]
+    assert reasons["x.txt"] == reasons["y.txt"] == "symbolic link loop"
+    assert reasons["broken.md"].startswith("broken symbolic link")
+    assert reasons["zero.txt"] == "not a regular file: a character device"
+    assert reasons["pipe.txt"] == "not a regular file: a named pipe"
+
+
+def test_discovery_of_a_very_deep_tree_does_not_recurse(tmp_path: Path) -> None:
+    folder = tmp_path
+    for _ in range(1100):  # deeper than Python's recursion limit
+        folder = folder / "d"
+        folder.mkdir()
+    (folder / "leaf.txt").write_text("deep")
+
+    try:
+        [leaf] = discover(tmp_path)
+    finally:  # bottom up: shutil.rmtree recurses once per level
+        (folder / "leaf.txt").unlink()
+        while folder != tmp_path:
+            folder.rmdir()
+            folder = folder.parent
+
+    assert isinstance(leaf, Path) and leaf.name == "leaf.txt"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root lists folders whatever their mode")
+def test_a_folder_that_cannot_be_listed_is_a_named_skip(tmp_path: Path) -> None:
+    (tmp_path / "open.md").write_text("open")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked").chmod(0)
+    try:
+        found = list(discover(tmp_path))
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+
+    assert isinstance(found[0], Skip) and found[0].source == source_of(tmp_path / "locked")
+    assert "cannot list the folder" in found[0].reason and found[1] == (tmp_path / "open.md").resolve()
+
+
+def test_parquet_with_nested_columns_loads_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "nested.parquet"
+    table = pa.table(
+        {
+            "text": ["one", "two"],
+            "tags": [["a", "b"], []],
+            "meta": [{"x": 1, "y": [1, 2]}, None],
+            "scores": pa.array([{"k": 1.0}, {}], type=pa.map_(pa.string(), pa.float64())),
+            "n": [1, 2],
+        }
+    )
+    pq.write_table(table, path, row_group_size=1)
+
+    one, two = load_file(path)
+
+    assert (one.text, two.text) == ("one", "two") and one.metadata["n"] == 1 and "tags" not in one.metadata
+
+
+def test_markdown_heading_built_to_backtrack_is_read_in_linear_time(tmp_path: Path) -> None:
+    path = tmp_path / "heading.md"
+    path.write_text("# " + " #" * 200_000 + "x\n\nbody")
+
+    [record] = load_file(path)
+
+    assert len(record.metadata["title"]) <= 500
+
+
+def _hostile_bytes(draw_bytes: bytes, kind: str) -> bytes:
+    """Valid content of `kind`, cut short, then random bytes after it: the shapes a broken file takes."""
+    good = {
+        ".jsonl": b'{"text": "alpha"}\n{"text": "beta", "n": 1}\n',
+        ".csv": b"text,n\nalpha,1\nbeta,2\n",
+        ".txt": b"plain words\n",
+        ".md": b"# Title\n\nbody\n",
+        ".pdf": make_pdf(["page one", "page two"]),
+        ".parquet": _parquet_bytes(),
+    }[kind]
+    cut = draw_bytes[0] * len(good) // 256 if draw_bytes else len(good)
+    return good[:cut] + draw_bytes[1:]
+
+
+def _parquet_bytes() -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.table({"text": ["alpha", "beta"], "n": [1, 2]}), sink, row_group_size=1)
+    return sink.getvalue().to_pybytes()
+
+
+def _nested_json(depth: int, width: int) -> str:
+    value: object = "leaf"
+    for level in range(depth):
+        value = [value] * width if level % 8 == 0 else {"k": value}
+    return json.dumps({"text": "nested", "x": value})
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from([".jsonl", ".csv", ".txt", ".md", ".pdf", ".parquet"]),
+    data=st.binary(max_size=300),
+    nesting=st.integers(min_value=0, max_value=3000),
+)
+def test_any_bytes_truncation_or_nesting_either_loads_or_becomes_a_named_skip(
+    kind: str, data: bytes, nesting: int
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"input{kind}"
+        content = _hostile_bytes(data, kind)
+        if kind == ".jsonl" and nesting:
+            content += ("[" * nesting + "]" * nesting + "\n" + _nested_json(nesting % 40, 2) + "\n").encode()
+        path.write_bytes(content)
+
+        items = list(load_file(path))
+
+        assert items, "a file always gives a record or a skip"
+        for item in items:
+            assert isinstance(item, Record | Skip)
+            assert item.source == source_of(path)
+            if isinstance(item, Record):
+                assert item.text.strip() and item.id.startswith(item.source)
+                (item.text + json.dumps(item.metadata, ensure_ascii=False)).encode("utf-8")  # every store can hold it
+            else:
+                assert item.reason and len(str(item)) < 400 + len(item.source)
+
+
+def test_text_mixing_utf8_and_cp1252_bytes_decodes_both_parts(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.txt"
+    path.write_bytes("café ".encode() + "naïve".encode("cp1252") + " €".encode())
+
+    [record] = load_file(path)
+
+    assert record.text == "café naïve €"
+
+
+def test_compressed_file_named_jsonl_is_one_skip_not_one_per_line(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(gzip.compress(b"\n".join(json.dumps({"text": f"row {n}"}).encode() for n in range(2000))))
+
+    assert list(load_file(path)) == [
+        Skip(source_of(path), "binary content, not JSON Lines text (compressed? is the file extension right?)")
+    ]
+
+
+def test_damaged_parquet_row_group_is_named_and_the_others_load(tmp_path: Path) -> None:
+    path = tmp_path / "groups.parquet"
+    pq.write_table(pa.table({"text": [f"row {n} " * 40 for n in range(300)]}), path, row_group_size=100)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 200] = bytes(byte ^ 0xFF for byte in data[middle : middle + 200])
+    path.write_bytes(bytes(data))
+
+    items = list(load_file(path))
+
+    assert len(records(items)) >= 100 and records(items)[0].id == f"{source_of(path)}#row-1"
+    assert skips(items) and all("damaged Parquet data in row group" in skip.reason for skip in skips(items))
+    assert all(skip.location and skip.location.startswith("rows ") for skip in skips(items))

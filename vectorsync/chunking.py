@@ -1,11 +1,15 @@
 """Token-aware chunking: split text with the embedding model's own tokenizer, never past its limit.
 
 Chunk boundaries prefer paragraph and sentence ends, neighbouring chunks share `overlap` tokens,
-and the same input always gives the same chunks (and so the same ids).
+and the same input always gives the same chunks (and so the same ids). Text the tokenizer cannot split
+(a megabyte with no space, which a WordPiece tokenizer reads as one `[UNK]`) is cut by characters instead,
+so that no chunk holds more than `MAX_CHARS_PER_TOKEN` characters per token, with a warning.
 """
 
 from __future__ import annotations
 
+import bisect
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +23,12 @@ def chunker_for(embedder: Embedder, chunk_tokens: int | None = None, overlap: in
     limit = min(chunk_tokens or embedder.max_tokens, embedder.max_tokens)
     return Chunker(embedder.tokenizer, limit, min(overlap, limit // 2 - 1), embedder.identity)
 
+
+log = logging.getLogger("vectorsync.chunking")
+
+# Ordinary text runs 3 to 6 characters per token, and no real token spans more than a few dozen: a longer
+# span is text the tokenizer gave up on, and a chunk this sparse in tokens has a meaningless vector.
+MAX_CHARS_PER_TOKEN = 50
 
 # A boundary is only worth taking when it keeps at least this share of the window.
 _MIN_FILL = 0.6
@@ -46,19 +56,24 @@ class Chunker:
             )
 
     def chunk(self, record: Record) -> Iterator[Chunk]:
-        """The record's chunks in order; empty text gives none."""
-        return self._chunks(record, self.split(record.text))
+        """The record's chunks in order; empty text gives none. Warns, naming the record, when cutting by characters."""
+        return self._chunks(record, self.tokenizer.token_offsets(record.text))
 
     def chunk_many(self, records: Sequence[Record]) -> list[Chunk]:
         """Every chunk of `records`, in order, the same as `chunk` gives; the texts are tokenized in one call."""
         offsets = token_offsets_many(self.tokenizer, [record.text for record in records])
-        return [
-            chunk
-            for record, found in zip(records, offsets, strict=True)
-            for chunk in self._chunks(record, self._split(record.text, found))
-        ]
+        return [chunk for record, found in zip(records, offsets, strict=True) for chunk in self._chunks(record, found)]
 
-    def _chunks(self, record: Record, pieces: list[str]) -> Iterator[Chunk]:
+    def _chunks(self, record: Record, offsets: list[tuple[int, int]]) -> Iterator[Chunk]:
+        pieces, unsplittable = self._pieces(record.text, offsets)
+        if unsplittable:
+            log.warning(
+                "%s: %d characters the tokenizer cannot split (no spaces or punctuation) were cut by characters, "
+                "at most %d per token of each chunk",
+                record.id,
+                unsplittable,
+                MAX_CHARS_PER_TOKEN,
+            )
         for index, text in enumerate(pieces):
             yield Chunk(
                 id=chunk_id(record.id, index, text),
@@ -71,15 +86,73 @@ class Chunker:
             )
 
     def split(self, text: str) -> list[str]:
-        """Split `text` into pieces of at most `max_tokens` tokens each."""
-        return self._split(text, self.tokenizer.token_offsets(text))
+        """Split `text` into pieces of at most `max_tokens` tokens and `MAX_CHARS_PER_TOKEN` characters per token."""
+        return self._pieces(text, self.tokenizer.token_offsets(text))[0]
 
-    def _split(self, text: str, offsets: list[tuple[int, int]]) -> list[str]:
+    def _pieces(self, text: str, offsets: list[tuple[int, int]]) -> tuple[list[str], int]:
+        """The pieces of `text` (whose token `offsets` are given), and how many characters were cut by characters."""
+        if len(offsets) <= self.max_tokens and all(end - start <= MAX_CHARS_PER_TOKEN for start, end in offsets):
+            # The common case: the whole text is one chunk, and needs no second tokenization.
+            piece = text[offsets[0][0] : offsets[-1][1]].strip() if offsets else ""
+            return ([piece] if piece else []), 0
+        pieces: list[str] = []
+        unsplittable = 0
+        segment = 0
+        for index, (start, end) in enumerate(offsets):
+            if end - start > MAX_CHARS_PER_TOKEN:
+                pieces += self._by_tokens(text, offsets[segment:index])
+                pieces += self._by_characters(text[start:end])
+                unsplittable += end - start
+                segment = index + 1
+        pieces += self._by_tokens(text, offsets[segment:])
+        return pieces, unsplittable
+
+    def _by_characters(self, run: str, width: int = 0) -> list[str]:
+        """Cut a run the tokenizer could not split into the widest windows that it splits densely enough.
+
+        The width is found on the run's first window; a later window that is still too sparse is cut again.
+        """
+        width = width or self._dense_width(run)
+        windows = [run[start : start + width] for start in range(0, len(run), width)]
+        pieces: list[str] = []
+        for window, count in zip(windows, self._token_counts(windows), strict=True):
+            if not count:  # a window with no token at all carries nothing to embed
+                continue
+            if width == 1 or self._dense(window, count):
+                if window := window.strip():
+                    pieces.append(window)
+            else:
+                pieces += self._by_characters(window, width // 2)
+        return pieces
+
+    def _dense_width(self, run: str) -> int:
+        width = self.max_tokens * MAX_CHARS_PER_TOKEN
+        while width > 1:
+            window = run[:width]
+            count = len(self.tokenizer.token_offsets(window))
+            if not count or self._dense(window, count):
+                return width
+            width //= 2
+        return 1
+
+    def _dense(self, window: str, count: int) -> bool:
+        return len(window.strip()) <= MAX_CHARS_PER_TOKEN * count and count <= self.max_tokens
+
+    def _token_counts(self, windows: list[str]) -> list[int]:
+        """Tokens per window, from one tokenizer call over the windows joined by line breaks (no token spans one)."""
+        offsets = self.tokenizer.token_offsets("\n".join(windows))
+        starts = [start for start, _ in offsets]
+        counts, begin = [], 0
+        for window in windows:
+            end = begin + len(window)
+            counts.append(bisect.bisect_left(starts, end) - bisect.bisect_left(starts, begin))
+            begin = end + 1
+        return counts
+
+    def _by_tokens(self, text: str, offsets: list[tuple[int, int]]) -> list[str]:
+        """Windows of at most `max_tokens` of `offsets`, ending at paragraph, sentence or word ends where possible."""
         if not offsets:
             return []
-        if len(offsets) <= self.max_tokens:  # the common case: the whole text is one chunk, no second tokenization
-            piece = text[offsets[0][0] : offsets[-1][1]].strip()
-            return [piece] if piece else []
         pieces: list[str] = []
         start = 0
         while start < len(offsets):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,12 @@ def target_key(description: str) -> str:
 
 @contextmanager
 def target_lock(lock_dir: Path, description: str, timeout_s: float = 3600.0) -> Iterator[None]:
-    """Hold an exclusive OS file lock for the target; a second run waits up to `timeout_s` for the first."""
+    """Hold an exclusive OS file lock for the target; a second run waits up to `timeout_s` for the first.
+
+    `description` should name the target by its resolved path (as `Settings.describe_store` does), so that two
+    spellings of one folder share one lock.
+    """
+    lock_dir = Path(os.path.realpath(lock_dir))
     lock_dir.mkdir(parents=True, exist_ok=True)
     path = lock_dir / f"{target_key(description)}.lock"
     with open(path, "w") as handle:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vectorsync.records import Chunk
+from vectorsync.sources import source_name
 from vectorsync.stores.base import FingerprintSource
 
 
@@ -98,4 +99,5 @@ def covered_prefix(path: str) -> str:
         path[: min((path.find(c) for c in "*?[" if c in path), default=len(path))] if glob.has_magic(path) else path
     )
     resolved = Path(literal or ".").resolve()
-    return resolved.as_posix() + ("/" if resolved.is_dir() else "")
+    # Spelled as the sources are, so a folder whose name is not valid UTF-8 still covers its own files.
+    return source_name(resolved) + ("/" if resolved.is_dir() else "")

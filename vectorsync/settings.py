@@ -5,6 +5,7 @@ Nothing else in vectorsync reads `os.environ`. Secrets are `SecretStr`, so they 
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Literal
@@ -96,6 +97,39 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _not_blank(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must name a folder, not be empty")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _resolved(cls, value: Path) -> Path:
+        """The data dir as one absolute path however it is spelled (`dataB`, `sub/../dataB`, a link to it).
+
+        Locks and store identities derive from it, so two spellings of one folder are one target.
+        """
+        try:
+            return value.expanduser().resolve()
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop, before Python 3.13
+            raise ValueError(f"cannot resolve the path ({exc})") from None
+
+    @field_validator("table", "index_name", "mongodb_database", "mongodb_collection")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("index_timeout_s", "openai_timeout_s")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number of seconds")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -119,6 +153,23 @@ class Settings(BaseSettings):
         if self.store == "auto":
             return "mongodb" if self.mongodb_uri else "lancedb"
         return self.store
+
+    @staticmethod
+    def origin(name: str) -> str:
+        """Where a user sets the field `name`: the environment variable that holds it, else its key in the TOML file.
+
+        Error messages name it, so a person knows what to change (`VECTORSYNC_CHUNK_TOKENS`).
+        """
+        field = Settings.model_fields.get(name)
+        alias = field.validation_alias if field else None
+        names = [str(choice) for choice in alias.choices] if isinstance(alias, AliasChoices) else []
+        names = names or [f"VECTORSYNC_{name.upper()}"]
+        present = {key.upper() for key in os.environ}
+        for variable in names:
+            if variable.upper() in present:
+                return variable
+        config = _config_file()
+        return f"{name} in {config}" if config.is_file() else names[0]
 
     def describe_store(self) -> str:
         """Where vectors go, safe to print."""

@@ -6,17 +6,17 @@ record is never split across windows, so every document is chunked and planned w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vectorsync.records import Record, Skip
-from vectorsync.sources import LoadOptions, discover, load_file
+from vectorsync.sources import LoadOptions, discover, load_file, source_name
 
 
 @dataclass
 class Window:
-    """Consecutive records of a run, what was skipped while reading them, and the files they came from."""
+    """Consecutive records of a run, what was skipped while reading them, and the files first read in it."""
 
     number: int
     records: list[Record] = field(default_factory=list)
@@ -35,14 +35,16 @@ def read_windows(
 
     Raises `InputError` at once (before the first window) when the path does not exist or names no file.
     """
-    files = discover(path)
-    return _windows(files, options, max_records, max_chars)
+    return _windows(discover(path), options, max_records, max_chars)
 
 
-def _windows(files: list[Path], options: LoadOptions, max_records: int, max_chars: int) -> Iterator[Window]:
+def _windows(found: Iterable[Path | Skip], options: LoadOptions, max_records: int, max_chars: int) -> Iterator[Window]:
     window = Window(1)
-    for file in files:
-        window.files.append(file.as_posix())
+    for file in found:
+        if isinstance(file, Skip):  # a link loop, a pipe, a folder that cannot be listed
+            window.skips.append(file)
+            continue
+        window.files.append(source_name(file))
         for item in load_file(file, options):
             if isinstance(item, Skip):
                 window.skips.append(item)

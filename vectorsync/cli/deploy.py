@@ -8,9 +8,11 @@ import typer
 
 from vectorsync.cli.console import fail, out, quiet_prefect
 from vectorsync.cli.serve import SCHEDULE_HELP, require_api_url, show_catalog
+from vectorsync.cli.validation import checked
 from vectorsync.errors import VectorsyncError
 
 
+@checked
 def deploy(
     pool: Annotated[str, typer.Option("--pool", help="Work pool whose workers run the flows; it must exist.")],
     schedule: Annotated[list[str] | None, typer.Option("--schedule", help=SCHEDULE_HELP)] = None,

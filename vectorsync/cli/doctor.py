@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 
 from vectorsync.cli.console import fail, out, quiet_prefect
+from vectorsync.cli.validation import checked
 
 
+@checked
 def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print the checks as one JSON list.")] = False) -> None:
     """Check packages, model, store, index, dimensions, the Prefect API and memory; exit 1 when any check fails."""
     quiet_prefect()

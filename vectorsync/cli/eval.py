@@ -10,11 +10,13 @@ from rich.table import Table
 
 from vectorsync.cli.console import fail, out, quiet_prefect
 from vectorsync.cli.progress_bar import ProgressBar
+from vectorsync.cli.validation import checked, require_evaluation
 from vectorsync.errors import QualityGateFailed, VectorsyncError
 
 JSON_KEYS = ("ndcg@10", "recall@10", "recall@100", "mrr@10", "queries", "exact")
 
 
+@checked
 def eval_command(
     dataset: Annotated[str, typer.Argument(help="BEIR-format folder: corpus.jsonl[.gz], queries.jsonl, qrels/.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the metrics.")] = False,
@@ -32,27 +34,26 @@ def eval_command(
 ) -> None:
     """Embed a labelled set, run its queries through the store's search, report nDCG@10, recall@10/100, MRR@10."""
     quiet_prefect()
-    from pydantic import ValidationError
-
     from flows.evaluate import evaluate
     from vectorsync.jobs import Evaluate
 
+    job = Evaluate(
+        dataset=dataset,
+        exact=exact,
+        split=split,
+        floor=parse_floor(floor) if floor else None,
+        long_text=long_text,  # type: ignore[arg-type]  # validated by the model
+        table=table,
+        model=model,
+    )
+    require_evaluation(job)
     try:
-        job = Evaluate(
-            dataset=dataset,
-            exact=exact,
-            split=split,
-            floor=parse_floor(floor) if floor else None,
-            long_text=long_text,  # type: ignore[arg-type]  # validated by the model
-            table=table,
-            model=model,
-        )
         with ProgressBar(enabled=not as_json):
             result = evaluate(job)
     except QualityGateFailed as exc:
         show_scores(exc.scores, as_json)
         fail(exc)
-    except (VectorsyncError, ValidationError) as exc:
+    except VectorsyncError as exc:
         fail(exc)
     show_scores(result, as_json)
 

@@ -10,12 +10,14 @@ from rich.table import Table
 from vectorsync.cli.console import fail, out, quiet_prefect
 from vectorsync.cli.progress_bar import ProgressBar
 from vectorsync.cli.run import show_summary
+from vectorsync.cli.validation import checked, require_data_dir
 from vectorsync.errors import VectorsyncError
 
 VectorFormat = Literal["float32", "array", "int8", "packed_bit"]
 Similarity = Literal["cosine", "euclidean", "dotProduct"]
 
 
+@checked
 def embed_existing(
     database: Annotated[str, typer.Option(help="Database of the collection to embed.")],
     collection: Annotated[str, typer.Option(help="Collection whose documents get vectors.")],
@@ -48,31 +50,27 @@ def embed_existing(
 ) -> None:
     """Embed a text field of a MongoDB collection in place (MONGODB_URI), then build the index and smoke-test it."""
     quiet_prefect()
-    from pydantic import ValidationError
-
     from vectorsync.jobs import EmbedExisting
 
-    try:
-        job = EmbedExisting(
-            database=database,
-            collection=collection,
-            text=text,
-            vector_field=vector_field,
-            long_text=long_text,
-            documents_per_batch=documents_per_batch,
-            update_index=update_index,
-            query=query,
-            top_k=top_k,
-            filter_fields=filter_fields or [],
-            index_name=index_name,
-            vector_format=vector_format,
-            similarity=similarity,
-            embedder=embedder,
-            model=model,
-            batch_size=batch_size,
-        )
-    except ValidationError as exc:
-        fail(exc)
+    job = EmbedExisting(
+        database=database,
+        collection=collection,
+        text=text,
+        vector_field=vector_field,
+        long_text=long_text,
+        documents_per_batch=documents_per_batch,
+        update_index=update_index,
+        query=query,
+        top_k=top_k,
+        filter_fields=filter_fields or [],
+        index_name=index_name,
+        vector_format=vector_format,
+        similarity=similarity,
+        embedder=embedder,
+        model=model,
+        batch_size=batch_size,
+    )
+    require_data_dir(job.settings())
     from flows.embed_existing import embed_existing as embed_existing_flow
 
     try:

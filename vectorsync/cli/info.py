@@ -8,16 +8,17 @@ import typer
 
 from vectorsync.cli.console import fail
 from vectorsync.cli.run import show_table
+from vectorsync.cli.validation import checked, require_settings
 from vectorsync.errors import VectorsyncError
 
 
+@checked
 def info(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
     """Store, model, dimensions, chunk and source counts, index state."""
-    from vectorsync.settings import Settings
     from vectorsync.stores import open_store
 
+    settings = require_settings()
     try:
-        settings = Settings()
         with open_store(settings) as store:
             documents = store.documents()
             data: dict[str, Any] = {

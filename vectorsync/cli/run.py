@@ -10,10 +10,12 @@ from rich.table import Table
 
 from vectorsync.cli.console import err, fail, out, quiet_prefect
 from vectorsync.cli.progress_bar import ProgressBar
+from vectorsync.cli.validation import checked, require_run
 from vectorsync.errors import IncompleteRun, VectorsyncError
 from vectorsync.summary import SUMMARY_KEYS
 
 
+@checked
 def run(
     path: Annotated[str, typer.Argument(help="A file, a folder or a glob of files to embed.")],
     as_json: Annotated[bool, typer.Option("--json", help="End with one JSON object summarising the run.")] = False,
@@ -52,6 +54,7 @@ def run(
         batch_size=batch_size,
         data_dir=data_dir,
     )
+    require_run(job)
     if dry_run:
         from vectorsync.dry_run import estimate
 

@@ -10,12 +10,17 @@ import typer
 from rich.table import Table
 
 from vectorsync.cli.console import fail, out
+from vectorsync.cli.validation import checked, require_query, require_settings
 from vectorsync.errors import VectorsyncError
 
+# Atlas caps numCandidates at 10,000, and no reader looks further.
+MAX_HITS = 10_000
 
+
+@checked
 def search(
     text: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
-    k: Annotated[int, typer.Option("-k", help="How many hits.")] = 5,
+    k: Annotated[int, typer.Option("-k", min=1, max=MAX_HITS, help="How many hits.")] = 5,
     filter: Annotated[
         str | None, typer.Option("--filter", help='A $vectorSearch filter, e.g. \'{"metadata.type": "md"}\'.')
     ] = None,
@@ -26,11 +31,11 @@ def search(
     from vectorsync.embedders import build_embedder
     from vectorsync.filters import parse_filter_json
     from vectorsync.search import search_text
-    from vectorsync.settings import Settings
     from vectorsync.stores import open_store
 
+    require_query(text)
+    settings = require_settings()
     try:
-        settings = Settings()
         where = parse_filter_json(filter) if filter else None
         with open_store(settings) as store:
             hits = search_text(store, build_embedder(settings), text, k=k, filter=where, exact=exact)

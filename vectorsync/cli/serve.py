@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from vectorsync.cli.console import err, fail
+from vectorsync.cli.validation import checked
 from vectorsync.errors import ConfigError, VectorsyncError
 
 if TYPE_CHECKING:
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 SCHEDULE_HELP = "NAME=CRON changes a deployment's schedule (UTC), NAME=off unschedules it; repeatable."
 
 
+@checked
 def serve(
     schedule: Annotated[list[str] | None, typer.Option("--schedule", help=SCHEDULE_HELP)] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Most flow runs at once (unlimited by default).")] = None,

@@ -15,6 +15,8 @@ _HEAD_BYTES = 8192
 _BLOCK_BYTES = 1 << 16
 # Terminal colour codes, then control characters other than tab, newline and carriage return: C0, DEL and C1.
 _CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Lone surrogates (from JSON escapes such as "\ud800", or a parser's bug) cannot be written as UTF-8 by any store.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Vertical tab and form feed separate lines and pages: they become newlines, so words either side stay apart.
 _BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
 # Above this share of control characters in the first 8 KiB, a file is binary, not text with stray bytes.
@@ -29,49 +31,90 @@ _BOMS = (
 )
 # Tried in order without a byte-order mark; latin-1 decodes any bytes, so it ends the list.
 _FALLBACKS = ("utf-8", "cp1252", "latin-1")
+# UTF-8 text with some cp1252 bytes pasted in (a file edited with two editors): decoded as UTF-8, each
+# byte that is not UTF-8 as cp1252, so neither part turns into mojibake.
+MIXED = "utf-8+cp1252"
+_MIXED_ERRORS = "vectorsync-cp1252-bytes"
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 def detect_encoding(path: Path) -> str | None:
     """The encoding that decodes the whole of `path`, or None when its content is binary.
 
-    A byte-order mark decides; otherwise UTF-8, then cp1252, then latin-1. Reads the file in blocks.
+    A byte-order mark decides; otherwise UTF-8, then `MIXED` when UTF-8 fails on a file that holds
+    UTF-8 sequences, then cp1252, then latin-1. Reads the file in blocks.
     """
-    with path.open("rb") as stream:
-        head = stream.read(_HEAD_BYTES)
+    head = head_of(path)
     bom = next((name for mark, name in _BOMS if head.startswith(mark)), None)
     candidates = [bom] if bom else [name for name in _FALLBACKS if _decodes(name, [head], final=False)]
-    sample = codecs.getincrementaldecoder(candidates[0])(errors="replace").decode(head)
-    if sample and len(_CONTROL.findall(sample)) / len(sample) > _BINARY_SHARE:
+    if looks_binary(head, candidates[0]):
         return None
     if bom:
         return bom
-    return next(name for name in candidates if name == "latin-1" or _decodes_file(path, name))
+    chosen = next(name for name in candidates if name == "latin-1" or _decodes_file(path, name))
+    return MIXED if chosen != "utf-8" and _UTF8_SEQUENCE.search(head) else chosen
+
+
+def looks_binary(head: bytes, encoding: str = "utf-8") -> bool:
+    """Whether the first bytes of a file are binary data (over 10% control characters), not text with stray bytes."""
+    sample = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
+    return bool(sample) and len(_CONTROL.findall(sample)) / len(sample) > _BINARY_SHARE
+
+
+def head_of(path: Path) -> bytes:
+    """The first 8 KiB of `path`, enough to tell text from binary."""
+    with path.open("rb") as stream:
+        return stream.read(_HEAD_BYTES)
 
 
 def open_text(path: Path, encoding: str, newline: str | None = None) -> TextIO:
     """`path` opened for reading text in `encoding`; bytes that changed since detection become U+FFFD."""
+    if encoding == MIXED:
+        return path.open("r", encoding="utf-8", errors=_MIXED_ERRORS, newline=newline)
     return path.open("r", encoding=encoding, errors="replace", newline=newline)
+
+
+def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
+    """Decode the bytes that are not UTF-8 one by one as cp1252 (latin-1 where cp1252 leaves a byte undefined)."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return "".join(bytes([byte]).decode("cp1252", errors="ignore") or chr(byte) for byte in bad), error.end
+
+
+codecs.register_error(_MIXED_ERRORS, _cp1252_bytes)
 
 
 class ControlStripper:
     """Removes control characters and terminal colour codes, and counts them, so a loader warns once per file.
 
-    Tab and newline stay; vertical tab and form feed become newlines.
+    Tab and newline stay; vertical tab and form feed become newlines; a lone surrogate becomes U+FFFD.
     """
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.removed = 0
+        self.replaced = 0
 
     def __call__(self, text: str) -> str:
         cleaned, count = _CONTROL.subn("", text.translate(_BREAKS))
         self.removed += count
+        return self.valid(cleaned)
+
+    def valid(self, text: str) -> str:
+        """`text` with every lone surrogate replaced by U+FFFD, so it encodes as UTF-8 (field names, metadata)."""
+        if not _SURROGATE.search(text):
+            return text
+        cleaned, count = _SURROGATE.subn("\ufffd", text)
+        self.replaced += count
         return cleaned
 
     def warn(self) -> None:
-        """Log how many control characters were removed from the file, if any."""
+        """Log how many control characters were removed from the file, and invalid characters replaced, if any."""
         if self.removed:
             log.warning("%s: removed %d control characters", self.source, self.removed)
+        if self.replaced:
+            log.warning("%s: replaced %d lone surrogates (invalid Unicode) with U+FFFD", self.source, self.replaced)
 
 
 def _decodes(encoding: str, blocks: Iterable[bytes], *, final: bool) -> bool:

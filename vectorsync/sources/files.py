@@ -1,23 +1,21 @@
-"""Find the files under a path and hand each to the loader for its format."""
+"""Hand each file under a path to the loader for its format, and turn whatever goes wrong into a skip."""
 
 from __future__ import annotations
 
-import glob
-import logging
-import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from vectorsync.errors import InputError
 from vectorsync.records import Record, Skip
 from vectorsync.sources.csvfile import load_csv
+from vectorsync.sources.discovery import discover, kind_of
+from vectorsync.sources.faults import describe, machine_fault
 from vectorsync.sources.jsonl import load_jsonl
+from vectorsync.sources.names import printable, source_name
 from vectorsync.sources.options import DEFAULT_OPTIONS, LoadOptions
 from vectorsync.sources.parquet import load_parquet
 from vectorsync.sources.pdf import load_pdf
 from vectorsync.sources.text import load_text
-
-log = logging.getLogger("vectorsync.sources")
 
 Loader = Callable[[Path, str, LoadOptions], Iterator[Record | Skip]]
 
@@ -31,55 +29,45 @@ _LOADERS: dict[str, Loader] = {
     ".parquet": load_parquet,
 }
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_LOADERS)
-_GLOB_CHARS = frozenset("*?[")
-
-
-def discover(path: str | Path) -> list[Path]:
-    """The files a path names, resolved and sorted: the file itself, a folder's files at any depth, or a glob's matches.
-
-    Hidden files and folders (`.git`, `.vectorsync`) are left out of folder walks.
-    Raises `InputError` when the path does not exist or names no file.
-    """
-    given = Path(path).expanduser()
-    if given.is_dir():
-        found = list(_walk(given))
-    elif given.is_file():
-        found = [given]
-    elif given.exists():
-        raise InputError(str(given), "not a regular file or folder")
-    elif _GLOB_CHARS & set(str(given)):
-        found = [file for match in sorted(glob.glob(str(given), recursive=True)) for file in _expand(Path(match))]
-    else:
-        raise InputError(str(given), "no such file or folder")
-    if not found:
-        raise InputError(str(given), "no files found (hidden files and folders are skipped)")
-    return sorted({file.resolve() for file in found}, key=Path.as_posix)
 
 
 def load_file(path: str | Path, options: LoadOptions = DEFAULT_OPTIONS) -> Iterator[Record | Skip]:
     """Yield the records of one file, and a `Skip` with the reason for anything that cannot be used.
 
-    Never raises for bad input: an unsupported suffix, an empty or unreadable file each become one skip.
+    Never raises for bad input: an unsupported suffix, an empty, vanished, special or unreadable file, and
+    any error a parser raises each become a skip naming the file; records read before it are kept.
+    Only a fault of the machine (out of file handles or memory for the kernel) propagates.
     """
     path = Path(path)
-    source = path.resolve().as_posix()
+    source = source_name(path)
     loader = _LOADERS.get(path.suffix.lower())
     if loader is None:
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        yield Skip(source, f"unsupported file type '{path.suffix or path.name}' (supported: {supported})")
+        yield Skip(source, f"unsupported file type '{printable(path.suffix or path.name)}' (supported: {supported})")
         return
-    found = False
     try:
-        if path.stat().st_size == 0:
-            yield Skip(source, "empty file")
-            return
-        for item in loader(path, source, options):
-            found = True
-            yield item
+        status = path.stat()
     except OSError as exc:
-        yield Skip(source, f"cannot read the file: {exc.strerror or exc}")
+        yield Skip(source, f"cannot read the file ({describe(exc)})")
         return
-    if not found:
+    if not stat.S_ISREG(status.st_mode):
+        yield Skip(source, f"cannot read the file: it is {kind_of(status.st_mode)}")
+        return
+    if status.st_size == 0:
+        yield Skip(source, "empty file")
+        return
+    count = 0
+    try:
+        for item in loader(path, source, options):
+            count += 1
+            yield item
+    except Exception as exc:
+        if machine_fault(exc):
+            raise
+        after = f" after {count} records" if count else ""
+        yield Skip(source, f"cannot read the file{after} ({describe(exc)})")
+        return
+    if not count:
         yield Skip(source, "no records found")
 
 
@@ -88,24 +76,5 @@ def load(path: str | Path, options: LoadOptions = DEFAULT_OPTIONS) -> Iterator[R
 
     The path is checked at once: `InputError` is raised here, not on the first iteration.
     """
-    files = discover(path)
-    return (item for file in files for item in load_file(file, options))
-
-
-def _expand(match: Path) -> Iterator[Path]:
-    if match.is_dir():
-        yield from _walk(match)
-    elif match.is_file():
-        yield match
-
-
-def _walk(folder: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(folder, onerror=_warn_unreadable):
-        dirs[:] = [name for name in dirs if not name.startswith(".")]
-        for name in files:
-            if not name.startswith(".") and (file := Path(root, name)).is_file():
-                yield file
-
-
-def _warn_unreadable(error: OSError) -> None:
-    log.warning("%s: cannot list the folder (%s); its files are left out", error.filename, error.strerror)
+    entries = discover(path)
+    return (item for entry in entries for item in ([entry] if isinstance(entry, Skip) else load_file(entry, options)))

@@ -9,14 +9,16 @@ from pypdf import PdfReader
 
 from vectorsync.records import Record, Skip
 from vectorsync.sources.decoding import ControlStripper
+from vectorsync.sources.faults import describe, machine_fault
+from vectorsync.sources.names import printable
 from vectorsync.sources.options import LoadOptions
 from vectorsync.sources.parts import bounded_parts, part_id
 
 
 def load_pdf(path: Path, source: str, options: LoadOptions) -> Iterator[Record | Skip]:
     """Yield a record per page with text (`metadata.page` counts from 1); damaged files and pages become skips."""
-    # pypdf raises many exception types on damaged input (PdfReadError, ValueError, KeyError, ...);
-    # every one of them means "this file cannot be read", which is a skip with the reason, not a crash.
+    # pypdf raises many exception types on damaged input (PdfReadError, ValueError, KeyError, RecursionError,
+    # ...); every one of them means "this file (or page) cannot be read": a skip with the reason, not a crash.
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
@@ -24,7 +26,9 @@ def load_pdf(path: Path, source: str, options: LoadOptions) -> Iterator[Record |
             return
         pages = list(reader.pages)
     except Exception as exc:
-        yield Skip(source, f"not a readable PDF ({type(exc).__name__}: {exc})")
+        if machine_fault(exc):
+            raise
+        yield Skip(source, f"not a readable PDF ({describe(exc)})")
         return
     strip_controls = ControlStripper(source)
     found = False
@@ -32,9 +36,11 @@ def load_pdf(path: Path, source: str, options: LoadOptions) -> Iterator[Record |
         try:
             text = strip_controls(page.extract_text()).strip()
         except Exception as exc:
-            yield Skip(source, f"cannot extract text ({type(exc).__name__}: {exc})", f"page {number}")
+            if machine_fault(exc):
+                raise
+            yield Skip(source, f"cannot extract text ({describe(exc)})", f"page {number}")
             continue
-        metadata = {"type": "pdf", "file_name": path.name, "page": number}
+        metadata = {"type": "pdf", "file_name": printable(path.name), "page": number}
         for index, part in enumerate(bounded_parts([text], options.max_record_chars)):
             found = True
             yield Record(part_id(f"{source}#page-{number}", index), source, part, dict(metadata))

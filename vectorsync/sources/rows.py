@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from vectorsync.records import Record, Skip
 from vectorsync.sources.decoding import ControlStripper
+from vectorsync.sources.names import printable
 from vectorsync.sources.options import LoadOptions
 from vectorsync.sources.parts import bounded_parts, part_id
 
 _SCALARS = (str, int, float, bool)
+# Every store holds 64-bit integers; a larger one (BSON refuses it) is left out of the metadata.
+_INT64 = range(-(1 << 63), 1 << 63)
 
 
 class RowRecords:
@@ -20,7 +24,7 @@ class RowRecords:
     def __init__(self, path: Path, source: str, options: LoadOptions) -> None:
         self.source = source
         self.options = options
-        self.file_metadata = {"type": path.suffix.lower().lstrip("."), "file_name": path.name}
+        self.file_metadata = {"type": path.suffix.lower().lstrip("."), "file_name": printable(path.name)}
         self.strip_controls = ControlStripper(source)
         self._seen: dict[str, str] = {}
 
@@ -49,19 +53,30 @@ class RowRecords:
                 reason = f"id field '{id_field}' is {_kind(value)}, not a string or integer"
                 yield Skip(self.source, reason if id_field in row else f"no id field '{id_field}'", location)
                 return
-            key = str(value)
+            key = self.strip_controls.valid(str(value))
             if key in self._seen:
                 yield Skip(self.source, f"duplicate id '{key}' (first at {self._seen[key]})", location)
                 return
             self._seen[key] = location
-        metadata = {
-            name: value
-            for name, value in row.items()
-            if isinstance(name, str) and name not in self.options.fields and isinstance(value, _SCALARS)
-        }
-        metadata.update(self.file_metadata)
+        metadata = self._metadata(row)
         for index, part in enumerate(bounded_parts([text], self.options.max_record_chars)):
             yield Record(part_id(f"{self.source}#{key}", index), self.source, part, dict(metadata))
+
+    def _metadata(self, row: Mapping[Any, Any]) -> dict[str, Any]:
+        """The row's other scalar fields, as every store can hold them: valid text, 64-bit ints, finite floats."""
+        metadata: dict[str, Any] = {}
+        for name, value in row.items():
+            if not isinstance(name, str) or name in self.options.fields or not isinstance(value, _SCALARS):
+                continue
+            if isinstance(value, float) and not math.isfinite(value):
+                continue
+            if isinstance(value, int) and not isinstance(value, bool) and value not in _INT64:
+                continue
+            metadata[self.strip_controls.valid(name)] = (
+                self.strip_controls.valid(value) if isinstance(value, str) else value
+            )
+        metadata.update(self.file_metadata)
+        return metadata
 
 
 def _kind(value: object) -> str:

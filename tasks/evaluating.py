@@ -75,7 +75,7 @@ def score_queries(
     return scores
 
 
-@task(name="publish-scores", cache_policy=NO_CACHE)
+@task(name="publish-scores", task_run_name="publish-scores", cache_policy=NO_CACHE)
 def publish_scores(result: dict[str, Any], reference: dict[str, float] | None, source: str | None) -> None:
     """The metrics as a table artifact, and a markdown comparison when published figures are known."""
     create_table_artifact(

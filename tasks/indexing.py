@@ -25,6 +25,7 @@ def index_spec(settings: Settings) -> IndexSpec:
 
 @task(
     name="check-dimensions",
+    task_run_name="check-dimensions",
     retries=2,
     retry_delay_seconds=BACKOFF,
     retry_condition_fn=retry_transient,

@@ -6,8 +6,6 @@ Only a store that answers nothing (or errors) fails the smoke test.
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,6 +14,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from tasks.retrying import BACKOFF, retry_transient
+from vectorsync.display import display_sources, snippet
 from vectorsync.embedders import shared_embedder
 from vectorsync.errors import TransientError
 from vectorsync.records import Chunk, Hit
@@ -25,7 +24,6 @@ from vectorsync.stores import VectorStore, shared_store
 
 # The self-check looks this deep: a chunk among near-duplicates may rank a few places down and still be found.
 SELF_CHECK_DEPTH = 10
-SNIPPET_CHARS = 160
 
 
 @dataclass
@@ -108,7 +106,7 @@ def smoke_test(settings: Settings, query: str | None, samples: list[Chunk], k: i
             logger.info("smoke test: %s", notes)
     shown = query or (samples[0].text if samples else "")
     top = f"{hits[0].score:.3f} {hits[0].source}" if hits else "no hits"
-    logger.info("smoke test %r: top hit %s", _flat(shown)[:60], top)
+    logger.info("smoke test %r: top hit %s", snippet(shown, 60), top)
     markdown = hits_markdown(shown, hits) + (f"\n\n{notes}" if notes else "")
     create_markdown_artifact(markdown=markdown, key="smoke-test", description="Smoke-test query")
     return hits
@@ -125,39 +123,6 @@ def hits_markdown(query: str, hits: list[Hit], root: str | None = None) -> str:
     for rank, (hit, name) in enumerate(zip(hits, names, strict=True), 1):
         lines.append(f"| {rank} | {hit.score:.3f} | {_escape(name)} | {_escape(snippet(hit.text))} |")
     return "\n".join(lines)
-
-
-def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """`text` on one line, cut at the last word boundary before `limit` characters, with an ellipsis when cut."""
-    flat = _flat(text)
-    if len(flat) <= limit:
-        return flat
-    cut = flat[:limit]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:.") + "…"
-
-
-def display_sources(sources: Sequence[str], root: str | None = None) -> list[str]:
-    """Paths relative to `root` (or the sources' common folder), never shorter than their last two parts.
-
-    Two files of the same name in different folders must not look the same; non-path sources stay as they are.
-    """
-    paths = [s for s in sources if "/" in s]
-    base = root or (os.path.commonpath([os.path.dirname(p) for p in paths]) if paths else "")
-    shown = []
-    for source in sources:
-        if "/" not in source:
-            shown.append(source)
-            continue
-        relative = os.path.relpath(source, base) if base and source.startswith(base.rstrip("/") + "/") else source
-        parts = [p for p in relative.split("/") if p]
-        tail = "/".join([p for p in source.split("/") if p][-2:])
-        shown.append(relative if len(parts) >= 2 else tail)
-    return shown
-
-
-def _flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def _escape(text: str) -> str:

@@ -42,6 +42,7 @@ def write_batch(batch: EmbeddedBatch, settings: Settings, stored: frozenset[str]
 
 @task(
     name="delete-stale-chunks",
+    task_run_name="delete-stale-chunks",
     retries=3,
     retry_delay_seconds=BACKOFF,
     retry_jitter_factor=JITTER,
@@ -58,6 +59,7 @@ def delete_stale_chunks(ids: list[str], settings: Settings) -> int:
 
 @task(
     name="prune-documents",
+    task_run_name="prune-documents",
     retries=3,
     retry_delay_seconds=BACKOFF,
     retry_jitter_factor=JITTER,
@@ -73,6 +75,7 @@ def prune_documents(documents: list[str], settings: Settings) -> int:
 
 @task(
     name="record-dead-letters",
+    task_run_name="record-dead-letters",
     retries=3,
     retry_delay_seconds=BACKOFF,
     retry_jitter_factor=JITTER,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tasks.smoke import display_sources, hits_markdown, self_recall, smoke_test, snippet
+from tasks.smoke import hits_markdown, self_recall, smoke_test
+from vectorsync.display import display_sources, snippet
 from vectorsync.errors import TransientError
 from vectorsync.records import Chunk, Hit, chunk_id
 from vectorsync.settings import Settings

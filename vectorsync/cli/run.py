@@ -11,6 +11,7 @@ from rich.table import Table
 from vectorsync.cli.console import err, fail, out, quiet_prefect
 from vectorsync.cli.progress_bar import ProgressBar
 from vectorsync.cli.validation import checked, require_run
+from vectorsync.display import display_sources, snippet
 from vectorsync.errors import IncompleteRun, VectorsyncError
 from vectorsync.summary import SUMMARY_KEYS
 
@@ -83,11 +84,10 @@ def show_summary(summary: dict[str, Any], as_json: bool) -> None:
         return
     show_table({key: summary[key] for key in SUMMARY_KEYS}, False, "Run summary")
     if summary["smoke_hits"]:
-        hits = Table("score", "source", "text", title=f"Smoke test: {summary['smoke_query'][:80]!r}")
-        for hit in summary["smoke_hits"]:
-            hits.add_row(
-                f"{hit['score']:.3f}", hit["document"].rsplit("/", 1)[-1], hit["text"][:160].replace("\n", " ")
-            )
+        hits = Table("score", "source", "text", title=f"Smoke test: {snippet(summary['smoke_query'], 80)!r}")
+        sources = display_sources([hit["source"] for hit in summary["smoke_hits"]])
+        for hit, source in zip(summary["smoke_hits"], sources, strict=True):
+            hits.add_row(f"{hit['score']:.3f}", source, snippet(hit["text"]))
         out.print(hits)
     for skip in summary["skips"] + summary["dead_letters"]:
         where = f"{skip['source']}:{skip['location']}" if skip["location"] else skip["source"]

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from vectorsync.cli.console import fail, out
 from vectorsync.cli.validation import checked, require_query, require_settings
+from vectorsync.display import display_sources, snippet
 from vectorsync.errors import VectorsyncError
 
 # Atlas caps numCandidates at 10,000, and no reader looks further.
@@ -44,7 +45,7 @@ def search(
     if as_json:
         print(json.dumps([asdict(hit) for hit in hits], default=str))
         return
-    table = Table("score", "source", "text", title=f"Top {len(hits)} for {text!r}")
-    for hit in hits:
-        table.add_row(f"{hit.score:.3f}", hit.document.rsplit("/", 1)[-1], hit.text[:200].replace("\n", " "))
+    table = Table("score", "source", "text", title=f"Top {len(hits)} for {snippet(text, 80)!r}")
+    for hit, source in zip(hits, display_sources([hit.source for hit in hits]), strict=True):
+        table.add_row(f"{hit.score:.3f}", source, snippet(hit.text, 200))
     out.print(table)

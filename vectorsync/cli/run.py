@@ -55,7 +55,7 @@ def run(
         batch_size=batch_size,
         data_dir=data_dir,
     )
-    require_run(job)
+    require_run(job, id_field=id_field, query=query)
     if dry_run:
         from vectorsync.dry_run import estimate
 

@@ -152,8 +152,11 @@ def require_data_dir(settings: Settings) -> None:
         stop(f"{shown}: cannot write there ({exc.strerror or exc})", FAILURE)
 
 
-def require_run(job: EmbedNewData) -> Settings:
-    """Check what `vectorsync run` needs before anything starts: PATH names files, settings and data dir are usable."""
+def require_run(job: EmbedNewData, id_field: str | None = None, query: str | None = None) -> Settings:
+    """Check what `vectorsync run` needs before anything starts: PATH names files, settings and data dir are usable.
+
+    `id_field` and `query` are the options as typed: in the job an empty value means "left out".
+    """
     from vectorsync.sources import discover
 
     try:
@@ -162,10 +165,10 @@ def require_run(job: EmbedNewData) -> Settings:
         raise UsageMistake(f"PATH {exc}") from None
     if not job.text_field.strip():
         raise UsageMistake(f"--text-field={_shown(job.text_field)}: must name a field")
-    if job.id_field is not None and not job.id_field.strip():
-        raise UsageMistake(f"--id-field={_shown(job.id_field)}: must name a field, or be left out")
-    if job.query is not None and not job.query.strip():
-        raise UsageMistake(f"--query={_shown(job.query)}: must hold words to search for, or be left out")
+    if id_field is not None and not id_field.strip():
+        raise UsageMistake(f"--id-field={_shown(id_field)}: must name a field, or be left out")
+    if query is not None and not query.strip():
+        raise UsageMistake(f"--query={_shown(query)}: must hold words to search for, or be left out")
     settings = job.settings()
     require_data_dir(settings)
     return settings

@@ -9,7 +9,8 @@ Run it:  vectorsync embed-existing --database sample_airbnb --collection listing
    (or)  python -m flows.embed_existing sample_airbnb listingsAndReviews summary      (MONGODB_URI must be set)
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the runner pickles a served flow by value, and a string annotation
+# (`job: EmbedNewData`) would not find its class in the pickled function's globals.
 
 import sys
 import time

@@ -7,7 +7,8 @@ and the store is the record of progress: a crashed run, run again, finishes with
 Run it:  vectorsync run examples/docs      (or)      python -m flows.embed_new_data examples/docs
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the runner pickles a served flow by value, and a string annotation
+# (`job: EmbedNewData`) would not find its class in the pickled function's globals.
 
 import random
 import sys
@@ -213,8 +214,8 @@ class StreamingRun:
         self._dispatch(pending)
         rejected: list[DeadLetter] = []
         for embedding, write in zip(pending.embeds, pending.writes, strict=True):
+            batch = embedding.result()  # first: a failed embedding raises its own error, not its write's "not run"
             self.summary.embedded += write.result()
-            batch = embedding.result()
             rejected.extend(batch.dead_letters)
             self._progress.advance(len(batch.chunks) + len(batch.dead_letters))
         self.summary.add_dead_letters(rejected)

@@ -7,7 +7,8 @@ the corpus is embedded into a fresh table that replaces the serving one only if 
 Run it:  vectorsync eval examples/eval      (or)      python -m flows.evaluate ../shared/data/scifact
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the runner pickles a served flow by value, and a string annotation
+# (`job: EmbedNewData`) would not find its class in the pickled function's globals.
 
 import sys
 import time

@@ -290,38 +290,23 @@ def build_part(sizes: list[int]) -> None:
 
 
 def build_one(rows: int, folder: Path) -> int:
-    import threading
-
     import psutil
 
+    from benchmarks import measure
     from vectorsync.stores.base import IndexSpec
     from vectorsync.stores.lance import ann_partitions
 
     store = _random_store(folder, rows)
-    process = psutil.Process()
-    before = peak = process.memory_info().rss
-    done = threading.Event()
-
-    def watch() -> None:
-        nonlocal peak
-        while not done.wait(0.05):
-            peak = max(peak, process.memory_info().rss)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    started = time.perf_counter()
-    store.ensure_index(IndexSpec("vector_index", 384))
-    seconds = time.perf_counter() - started
-    done.set()
-    watcher.join()
+    before = psutil.Process().memory_info().rss / measure.MIB
+    build = measure.timed(lambda: store.ensure_index(IndexSpec("vector_index", 384)) and rows)
     queries = random_unit(20, seed=5)
     started = time.perf_counter()
     for q in queries:
         store.search(q, k=K)
     ms = 1000 * (time.perf_counter() - started) / len(queries)
     load = f"{os.getloadavg()[0]:.1f}"
-    figures = {"partitions": ann_partitions(rows), "seconds": seconds, "ms": ms, "load": load}
-    print(json.dumps({**figures, "peak": peak / 2**20, "before": before / 2**20}))
+    figures = {"partitions": ann_partitions(rows), "seconds": build.seconds, "ms": ms, "load": load}
+    print(json.dumps({**figures, "peak": build.peak_rss_mib, "before": before}))
     return 0
 
 

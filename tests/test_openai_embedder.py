@@ -45,6 +45,18 @@ def test_3000_inputs_go_in_two_requests_of_at_most_2048_in_order(server, fake_ti
     np.testing.assert_allclose(vectors[2999], fake_vector("text-embedding-3-small", texts[2999], 8), rtol=1e-6)
 
 
+def test_concurrent_requests_are_in_flight_together_and_vectors_keep_input_order(server, fake_time):
+    server.queue(*[Fault.slow(3.0)] * 4)  # each answer takes 3 s: one after another, they would arrive 3 s apart
+    texts = [f"text number {i}" for i in range(4)]
+
+    vectors = embedder_for(server, fake_time, dimensions=8, concurrent_requests=4).encode(texts, batch_size=1)
+
+    arrivals = sorted(request.received_at for request in server.requests)
+    assert len(arrivals) == 4 and arrivals[-1] - arrivals[0] < 2.5, "all four were sent before the first answer"
+    for i, text in enumerate(texts):
+        np.testing.assert_allclose(vectors[i], fake_vector("text-embedding-3-small", text, 8), rtol=1e-6)
+
+
 def test_token_budget_splits_requests(server, fake_time):
     embedder = embedder_for(server, fake_time, dimensions=8, max_batch_tokens=100)
     texts = [f"sentence {i} " + "word " * (i % 7) for i in range(40)]

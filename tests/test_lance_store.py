@@ -195,3 +195,20 @@ def test_an_older_quantised_index_is_rescored_then_replaced(tmp_path):
         assert ann.id == exact.id == chunks[row].id and ann.score == pytest.approx(exact.score, abs=1e-3)
     store.ensure_index(IndexSpec("vector_index", 384))
     assert [ix.index_type for ix in store._table().list_indices()] == ["IvfFlat"]
+
+
+def test_a_snapshot_answers_as_of_its_making_and_travels_to_other_processes(store):
+    import pickle
+
+    store.upsert(make_chunks(2, "old"), unit_vectors(2), "m")
+    snapshot = store.snapshot()
+    store.upsert(make_chunks(3, "new"), unit_vectors(3, seed=1), "m", new=True)
+    assert len(store.fingerprints(["old", "new"])) == 5, "the live store sees the appended chunks"
+    assert len(snapshot.fingerprints(["old", "new"])) == 2, "the snapshot reads the table as it was"
+    assert pickle.loads(pickle.dumps(snapshot)).fingerprints(["old", "new"]) == snapshot.fingerprints(["old", "new"])
+
+
+def test_a_snapshot_of_an_empty_store_finds_nothing_after_the_first_write(store):
+    snapshot = store.snapshot()
+    store.upsert(make_chunks(2), unit_vectors(2), "m", new=True)
+    assert snapshot.fingerprints(["doc"]) == {} and store.count() == 2

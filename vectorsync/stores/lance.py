@@ -192,7 +192,8 @@ class LanceStore(VectorStore):
         table = self._table()
         if table is not None:
             self._build_indexes(table, spec)
-            _index_lookups(table)
+            # Above the exact-search size the ANN step has just optimized the table, lookup indexes included.
+            _index_lookups(table, fold_new_rows=table.count_rows() <= self.exact_max_rows)
         return self.index_status(spec.name)
 
     def index_status(self, name: str) -> IndexStatus:
@@ -349,7 +350,7 @@ class LanceStore(VectorStore):
         return IndexSpec(**{**data, "filter_fields": tuple(data.get("filter_fields", ()))})
 
 
-def _index_lookups(table: Any) -> None:
+def _index_lookups(table: Any, fold_new_rows: bool = True) -> None:
     """B-tree indexes on the columns a run looks chunks up by, folded up to date once a fifth of rows are new.
 
     Without them every window's fingerprint lookup scans the table: 3 s per window at a million rows.
@@ -361,7 +362,7 @@ def _index_lookups(table: Any) -> None:
         if f"{column}_idx" not in existing:
             table.create_scalar_index(column, name=f"{column}_idx")
     stats = table.index_stats(f"{_LOOKUP_COLUMNS[0]}_idx")
-    if stats is not None and stats.num_unindexed_rows * 5 > stats.num_indexed_rows:
+    if fold_new_rows and stats is not None and stats.num_unindexed_rows * 5 > stats.num_indexed_rows:
         table.optimize()
 
 

@@ -9,6 +9,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from vectorsync.redaction import redact
 
@@ -73,5 +74,6 @@ def fail(exc: Exception) -> NoReturn:
 
 def fail_with(message: str) -> NoReturn:
     """Print `message` as a one-line error (secrets redacted) and exit non-zero."""
-    err.print(f"[red]error:[/red] {redact(message)}", highlight=False, soft_wrap=True)
+    # Escaped: a message may quote input holding rich's markup ("[/x]"), which must print as it is.
+    err.print(f"[red]error:[/red] {escape(redact(message))}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)

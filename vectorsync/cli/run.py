@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from vectorsync.cli.console import err, fail, out, quiet_prefect
@@ -91,7 +92,7 @@ def show_summary(summary: dict[str, Any], as_json: bool) -> None:
         out.print(hits)
     for skip in summary["skips"] + summary["dead_letters"]:
         where = f"{skip['source']}:{skip['location']}" if skip["location"] else skip["source"]
-        err.print(f"[yellow]skipped[/yellow] {where}: {skip['reason']}", highlight=False)
+        err.print(f"[yellow]skipped[/yellow] {escape(where)}: {escape(skip['reason'])}", highlight=False)
 
 
 def show_table(data: dict[str, Any], as_json: bool, title: str) -> None:

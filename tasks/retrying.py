@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any, overload
 
@@ -54,10 +54,16 @@ class RetryDelays(float):
     def __getitem__(self, index: int | slice) -> float | list[float]:
         if isinstance(index, slice):
             return [self[n] for n in range(self.retries)[index]]
+        if not 0 <= index < self.retries:
+            # The end of the sequence: pydantic, validating a task run's policy, iterates until it meets this.
+            raise IndexError(index)
         backoff = self.base * 2**index * random.uniform(1 - self.jitter, 1 + self.jitter)
         hint = _server_hint.get()
         _server_hint.set(None)  # one failure's hint serves one retry
         return round(max(backoff, hint or 0.0), 2)
+
+    def __iter__(self) -> Iterator[float]:
+        return (self[n] for n in range(self.retries))
 
     def __repr__(self) -> str:
         return f"RetryDelays(base={self.base}, jitter={self.jitter}, retries={self.retries})"

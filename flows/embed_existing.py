@@ -29,6 +29,7 @@ from tasks.existing import (
     smoke_test_existing,
     write_back_batch,
 )
+from tasks.inputs import as_is
 from tasks.locking import exclusive_target
 from tasks.naming import job_field
 from tasks.reporting import BatchProgress, publish_summary
@@ -75,8 +76,8 @@ def embed_existing(job: EmbedExisting = DEFAULT_JOB) -> dict[str, Any]:
             summary.documents += found.scanned
             summary.unchanged += found.scanned - len(found.records)
             if found.records:
-                embedded = embed_documents(found.records, job, number)
-                written = write_back_batch(embedded, found.records, job, number)
+                embedded = embed_documents(as_is(found.records), job, number)
+                written = write_back_batch(embedded, as_is(found.records), job, number)
                 summary.embedded += written.documents
                 summary.chunks += written.vectors
                 summary.deleted += written.deleted

@@ -24,6 +24,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks.embedding import embed_batch
 from tasks.indexing import check_target_dimensions, ensure_vector_index
+from tasks.inputs import as_is
 from tasks.locking import exclusive_target
 from tasks.naming import job_field
 from tasks.planning import plan_chunks
@@ -165,7 +166,7 @@ class StreamingRun:
         planning = None
         if window.records:
             planning = plan_chunks.submit(
-                window.records, self.settings, self.job.refresh, f"window-{window.number}", self._stored
+                as_is(window.records), self.settings, self.job.refresh, f"window-{window.number}", self._stored
             )
         self._pending.append(_Pending(window, planning))
         if len(self._pending) > 1:
@@ -194,8 +195,9 @@ class StreamingRun:
         for batch in batches(plan.to_embed, self.settings.task_batch_size):
             self._batches += 1
             replacing = frozenset(c.id for c in batch if c.id in plan.replacing)
-            pending.embeds.append(embed_batch.submit(batch, self.settings, self._batches))
-            pending.writes.append(write_batch.submit(pending.embeds[-1], self.settings, replacing, self._batches))  # type: ignore[call-overload]
+            pending.embeds.append(embed_batch.submit(as_is(batch), self.settings, self._batches))
+            write = write_batch.submit(pending.embeds[-1], self.settings, as_is(replacing), self._batches)  # type: ignore[call-overload]
+            pending.writes.append(write)
         self._progress.expect(len(plan.to_embed))
 
     def _read(self, window: Window) -> None:

@@ -19,6 +19,7 @@ from prefect import flow, get_run_logger
 from tasks.embedding import embed_batch
 from tasks.evaluating import apply_quality_gate, discard_table, plan_whole_records, publish_scores, score_queries
 from tasks.indexing import check_target_dimensions, ensure_vector_index
+from tasks.inputs import as_is
 from tasks.locking import exclusive_target
 from tasks.naming import job_field
 from tasks.planning import plan_chunks
@@ -106,15 +107,15 @@ def embed_corpus(dataset: BeirDataset, settings: Settings, long_text: LongText) 
     check_target_dimensions(settings)
     records = list(dataset.records())
     if long_text == "chunk":
-        chunks, plan = plan_chunks(records, settings, label=dataset.name)
+        chunks, plan = plan_chunks(as_is(records), settings, label=dataset.name)
     else:
-        chunks, plan = plan_whole_records(records, settings, label=dataset.name)
+        chunks, plan = plan_whole_records(as_is(records), settings, label=dataset.name)
     work = batches(plan.to_embed, settings.task_batch_size)
     bar = BatchProgress(len(plan.to_embed))
     writes, letters = [], []
     for number, batch in enumerate(work, 1):
-        embedded = embed_batch(batch, settings, number)
-        writes.append(write_batch.submit(embedded, settings, plan.replacing, number))
+        embedded = embed_batch(as_is(batch), settings, number)
+        writes.append(write_batch.submit(embedded, settings, as_is(plan.replacing), number))
         letters.extend(embedded.dead_letters)
         bar.advance(len(batch))
     written = sum(write.result() for write in writes)

@@ -126,6 +126,11 @@ class Evaluate(SettingsOverrides):
         default_factory=dict,
         description="Published figures to compare with; empty: the known ones (SciFact, all-MiniLM-L6-v2).",
     )
+    models: list[str] = Field(
+        default_factory=list,
+        description="Models to compare, each MODEL or MODEL:DIMENSIONS (e.g. all-MiniLM-L6-v2:256): the set is "
+        "embedded once per model into its own table and scored, one row each. Empty: the configured model alone.",
+    )
 
     @field_validator("floor", "reference")
     @classmethod
@@ -136,6 +141,27 @@ class Evaluate(SettingsOverrides):
         if unknown:
             raise ValueError(f"unknown metric {unknown[0]!r}; use one of {', '.join(METRICS)}")
         return value
+
+    @field_validator("models")
+    @classmethod
+    def _model_choices(cls, value: list[str]) -> list[str]:
+        from vectorsync.errors import ConfigError
+        from vectorsync.evaluation.comparison import parse_model_choice, require_distinct
+
+        try:
+            require_distinct([parse_model_choice(text) for text in value])
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_gated_model(self) -> Evaluate:
+        if self.floor and self.models:
+            raise ValueError(
+                "a floor gates one model's table; compare models without it, or gate a model change with "
+                "vectorsync migrate --eval"
+            )
+        return self
 
 
 class EmbedExisting(SettingsOverrides):

@@ -86,6 +86,7 @@ def comparison_row(choice: ModelChoice, result: Mapping[str, Any], settings: Set
         "dimensions": int(result["dimensions"]),
         "max_tokens": int(result["max_tokens"]),
         "ndcg@10": float(result["ndcg@10"]),
+        "recall@10": float(result["recall@10"]),
         "recall@100": float(result["recall@100"]),
         "mrr@10": float(result["mrr@10"]),
         # Only a run that embedded the whole corpus measures throughput; a re-run reuses the stored vectors.

@@ -98,7 +98,7 @@ def start(job: MigrateModel, settings: Settings, pointers: Pointers) -> dict[str
 def require_a_change(old: Settings, new: Settings) -> None:
     """A migration needs a new model or new dimensions; the same model again would only copy the table."""
     if not new.model:
-        raise ConfigError("migrate: name the model to migrate to (--model NEW)")
+        raise ConfigError("migrate: name the model to migrate to (--model NEW; new_model in the job)")
     if (new.model_name, new.dimensions) == (old.model_name, old.dimensions):
         raise MigrationError(
             f"{old.table} is already served by {old.model_name} at {old.dimensions or 'native'} dimensions; "

@@ -20,23 +20,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.embed_new_data import embed_and_write
 from flows.evaluate import compare_models
 from tasks.locking import exclusive_target
+from tasks.migrating import finish_migration, roll_back_migration, switch_serving
 from tasks.naming import job_field
 from tasks.secrets import with_secret_blocks
 from vectorsync.errors import ConfigError, MigrationError
 from vectorsync.evaluation.beir import load_dataset
 from vectorsync.evaluation.gate import check_floor, on_table
 from vectorsync.jobs import EmbedNewData, Evaluate, MigrateModel
-from vectorsync.migration import (
-    Pointers,
-    Serving,
-    begin,
-    finish,
-    in_force,
-    pointers_for,
-    read_serving,
-    rollback,
-    switch,
-)
+from vectorsync.migration import Pointers, Serving, begin, in_force, pointers_for, read_serving
 from vectorsync.settings import Settings
 from vectorsync.summary import RunSummary
 
@@ -62,12 +53,11 @@ def migrate_model(job: MigrateModel = DEFAULT_JOB) -> dict[str, Any]:
     pointers = pointers_for(settings)
     with exclusive_target(settings.describe_store(), settings.data_dir / "locks"):
         if job.action == "finish":
-            result = outcome(finish(pointers, settings.table), "finished")
+            result = outcome(finish_migration(pointers, settings.table), "finished")
         elif job.action == "rollback":
-            result = outcome(rollback(pointers, settings.table), "rolled back")
+            result = outcome(roll_back_migration(pointers, settings.table), "rolled back")
         else:
             result = start(job, settings, pointers)
-    get_run_logger().info("%s: %s serves %s", result["state"], settings.table, result["serving"])
     return {**result, "seconds": round(time.perf_counter() - started, 3)}
 
 
@@ -88,9 +78,9 @@ def start(job: MigrateModel, settings: Settings, pointers: Pointers) -> dict[str
             on_table(new, candidate.table),
             summary,
         )
-        switched = switch(pointers, settings.table)
+        switched = switch_serving(pointers, settings.table)
     except BaseException:
-        rollback(pointers, settings.table)  # the candidate is dropped; the old table never stopped serving
+        roll_back_migration(pointers, settings.table)  # the candidate is dropped; the old table never stopped serving
         raise
     return {**outcome(switched, "switched"), "comparison": comparison, "run": summary.as_json()}
 

@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from vectorsync.cli.console import fail, out, quiet_prefect
@@ -116,9 +117,19 @@ def show_comparison(result: dict[str, Any], as_json: bool) -> None:
         return
     search = "exact search" if result["exact"] else "ANN index"
     out.print(f"{result['dataset']} ({result['queries']} queries), {search}, {result['long_text']}", highlight=False)
-    table = Table()
-    table.add_column("model", overflow="fold")
-    for header in ("dims", "tokens", "nDCG@10", "R@100", "MRR@10", "docs/s", "B/vector", "1M vectors"):
+    # Borderless, so that nine columns fit 80 characters; a long model id folds over lines rather than vanishing.
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    table.add_column("model", overflow="fold", min_width=16)
+    for header in (
+        "dims",
+        "max\ntokens",
+        "nDCG\n@10",
+        "recall\n@100",
+        "MRR\n@10",
+        "docs/s",
+        "bytes/\nvector",
+        "per 1M\nvectors",
+    ):
         table.add_column(header, justify="right", no_wrap=True)
     for row in result["models"]:
         table.add_row(
@@ -130,6 +141,6 @@ def show_comparison(result: dict[str, Any], as_json: bool) -> None:
             f"{row['mrr@10']:.4f}",
             "reused" if row["docs_per_s"] is None else f"{row['docs_per_s']:.1f}",
             str(row["bytes_per_vector"]),
-            f"{row['gb_per_million']:.3f} GB",
+            f"{row['gb_per_million']:.2f} GB",
         )
     out.print(table)

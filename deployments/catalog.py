@@ -28,8 +28,9 @@ from pydantic import BaseModel
 from flows.embed_existing import embed_existing
 from flows.embed_new_data import embed_new_data
 from flows.evaluate import evaluate
+from flows.migrate_model import migrate_model
 from vectorsync.errors import ConfigError
-from vectorsync.jobs import EmbedExisting, EmbedNewData, Evaluate
+from vectorsync.jobs import EmbedExisting, EmbedNewData, Evaluate, MigrateModel
 from vectorsync.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -113,6 +114,18 @@ CATALOG: tuple[DeploymentSpec, ...] = (
         ),
         tags=("vectorsync", "embedding", "mongodb"),
         needs_mongodb=True,
+    ),
+    DeploymentSpec(
+        flow=migrate_model,
+        name="change-model",
+        job=MigrateModel(),
+        cron=None,
+        description=(
+            "Change the embedding model of the configured table without downtime: embed `path` with `new_model` "
+            "into a table beside the serving one, score both models on `eval_dataset` when given, and switch only "
+            "if the new one reaches `floor`. Run it again with action finish (drop the old vectors) or rollback."
+        ),
+        tags=("vectorsync", "embedding", "migration"),
     ),
 )
 

@@ -37,6 +37,7 @@ from vectorsync.embedders import shared_embedder
 from vectorsync.embedding import EmbeddedBatch
 from vectorsync.errors import IncompleteRun, VectorsyncError
 from vectorsync.jobs import EmbedNewData
+from vectorsync.migration import serving_settings
 from vectorsync.planning import SeenDocuments, SyncPlan, batches, covered_prefix, documents_to_prune
 from vectorsync.records import Chunk
 from vectorsync.settings import Settings
@@ -97,10 +98,13 @@ def embed_new_data(job: EmbedNewData = DEFAULT_JOB) -> dict[str, Any]:
 def embed_and_write(job: EmbedNewData, settings: Settings, summary: RunSummary) -> None:
     """The recipe: stream windows of records through chunk -> embed -> write, then prune, index and smoke-test."""
     logger = get_run_logger()
-    logger.info("embedding %s into %s with %s", job.path, summary.target, summary.model)
-    loaded_before = shared_embedder(settings).loaded
     windows = read_windows(job.path, job.load_options(), max_records=settings.task_batch_size)
     with exclusive_target(summary.target, settings.data_dir / "locks"):
+        # Read only now: a model migration holding the target may have switched its table while this run waited.
+        settings = serving_settings(settings)
+        summary.model = settings.model_name
+        logger.info("embedding %s into %s with %s", job.path, settings.describe_store(), summary.model)
+        loaded_before = shared_embedder(settings).loaded
         check_target_dimensions(settings, allow_index_rebuild=job.update_index)
         run = StreamingRun(job, settings, summary)
         for window in windows:

@@ -17,7 +17,14 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from tasks.embedding import embed_batch
-from tasks.evaluating import apply_quality_gate, discard_table, plan_whole_records, publish_scores, score_queries
+from tasks.evaluating import (
+    apply_quality_gate,
+    discard_table,
+    plan_whole_records,
+    publish_comparison,
+    publish_scores,
+    score_queries,
+)
 from tasks.indexing import check_target_dimensions, ensure_vector_index
 from tasks.inputs import as_is
 from tasks.locking import exclusive_target
@@ -25,7 +32,9 @@ from tasks.naming import job_field
 from tasks.planning import plan_chunks
 from tasks.reporting import BatchProgress
 from tasks.writing import delete_stale_chunks, prune_documents, record_dead_letters, write_batch
+from vectorsync.embedders import shared_embedder
 from vectorsync.evaluation.beir import BeirDataset, load_dataset
+from vectorsync.evaluation.comparison import comparison_row, parse_model_choice
 from vectorsync.evaluation.corpus import LongText
 from vectorsync.evaluation.gate import on_table, require_swappable
 from vectorsync.evaluation.references import published_reference
@@ -50,10 +59,15 @@ def run_name() -> str:
     description="Score retrieval on a labelled set: nDCG@10, recall@10/100, MRR@10.",
 )
 def evaluate(job: Evaluate = DEFAULT_JOB) -> dict[str, Any]:
-    """Embed the labelled corpus, run its queries through the store's search and return the scores as JSON."""
+    """Embed the labelled corpus, run its queries through the store's search and return the scores as JSON.
+
+    With `job.models`, each model gets its own table and the result holds one row per model under `models`.
+    """
     started = time.perf_counter()
     settings = job.settings()
     dataset = load_dataset(job.dataset, job.split)
+    if job.models:
+        return compare_models(job, dataset, settings, started)
     serving = on_table(settings, job.table or f"eval_{dataset.name}")
     if job.floor:
         require_swappable(serving)
@@ -75,9 +89,31 @@ def evaluate(job: Evaluate = DEFAULT_JOB) -> dict[str, Any]:
     return result
 
 
+def compare_models(job: Evaluate, dataset: BeirDataset, settings: Settings, started: float) -> dict[str, Any]:
+    """Score each of `job.models` on the set, each in its own table, and publish one row per model."""
+    rows = []
+    for choice in [parse_model_choice(text) for text in job.models]:
+        target = on_table(choice.settings(settings), choice.table(job.table or f"eval_{dataset.name}"))
+        get_run_logger().info("evaluating %s on %s", choice.label, target.describe_store())
+        with exclusive_target(target.describe_store(), target.data_dir / "locks"):
+            rows.append(comparison_row(choice, embed_and_score(job, dataset, target), target))
+    publish_comparison(rows, dataset.name, len(dataset.queries))
+    return {
+        "dataset": dataset.name,
+        "queries": len(dataset.queries),
+        "exact": job.exact,
+        "long_text": job.long_text,
+        "models": rows,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
 def embed_and_score(job: Evaluate, dataset: BeirDataset, target: Settings) -> dict[str, Any]:
     """Embed the corpus into `target`, index it, score its search and publish the figures."""
+    shared_embedder(target).encode(["load the model"])  # so that docs/s measures embedding, not the model's load
+    embedding_started = time.perf_counter()
     documents, chunks, embedded = embed_corpus(dataset, target, job.long_text)
+    embed_seconds = time.perf_counter() - embedding_started
     index_state = ensure_vector_index(target).state
     scores = score_queries(dataset.queries, dataset.qrels, target, k=job.k, exact=job.exact, label=dataset.name)
     known = published_reference(dataset.name, target.model_name)
@@ -97,6 +133,9 @@ def embed_and_score(job: Evaluate, dataset: BeirDataset, target: Settings) -> di
         "index_state": index_state,
         "reference": reference,
         "promoted": False,
+        "embed_seconds": round(embed_seconds, 3),
+        "dimensions": shared_embedder(target).dimensions,
+        "max_tokens": shared_embedder(target).max_tokens,
     }
     publish_scores(result, reference, None if job.reference or known is None else known.source)
     return result

@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from tasks.retrying import BACKOFF, JITTER, retry_transient
 from vectorsync.embedders import shared_embedder
 from vectorsync.errors import QualityGateFailed
+from vectorsync.evaluation.comparison import COLUMNS
 from vectorsync.evaluation.corpus import whole_record_chunks
 from vectorsync.evaluation.gate import check_floor
 from vectorsync.evaluation.metrics import METRICS, Qrels
@@ -90,6 +91,16 @@ def publish_scores(result: dict[str, Any], reference: dict[str, float] | None, s
             key="evaluation-reference",
             description="Compared with published figures",
         )
+
+
+@task(name="publish-comparison", task_run_name="publish-comparison-{dataset}", cache_policy=NO_CACHE)
+def publish_comparison(rows: list[dict[str, Any]], dataset: str, queries: int) -> None:
+    """One row per model as a table artifact: quality, throughput and what the vectors cost to keep."""
+    create_table_artifact(
+        table=[{column: row[column] for column in COLUMNS} for row in rows],
+        key="model-comparison",
+        description=f"Models compared on {dataset} ({queries} queries): docs/s measured on this machine",
+    )
 
 
 def comparison_markdown(result: dict[str, Any], reference: dict[str, float], source: str | None) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from vectorsync.chunking import chunker_for
 from vectorsync.embedders import build_embedder
 from vectorsync.jobs import EmbedNewData
+from vectorsync.migration import serving_settings
 from vectorsync.planning import plan_sync
 from vectorsync.pricing import cost_usd, price_per_million_tokens
 from vectorsync.records import Record, Skip
@@ -21,7 +22,7 @@ SAMPLE_CHUNKS = 3
 
 def estimate(job: EmbedNewData, sample_size: int = SAMPLE_CHUNKS) -> dict[str, Any]:
     """Documents, chunks, tokens and estimated cost of running `job`, after embedding `sample_size` chunks."""
-    settings = job.settings()
+    settings = serving_settings(job.settings())  # a migrated table plans against its own model
     embedder = build_embedder(settings)
     records: list[Record] = []
     skips: list[Skip] = []

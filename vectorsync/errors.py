@@ -65,6 +65,11 @@ class DimensionMismatch(VectorsyncError):
     """Model, index and stored vectors disagree on the number of dimensions; the message says which is which."""
 
 
+class MigrationError(VectorsyncError):
+    """A model migration cannot start, switch, finish or roll back in the state it is in; the message says the state
+    and the command that moves it on."""
+
+
 class IncompleteRun(VectorsyncError):
     """A run finished its work but must count as failed (`--strict` with skipped input); `summary` has the figures."""
 

@@ -30,6 +30,16 @@ def _settings_last(schema: dict[str, Any], model: type[BaseModel]) -> None:
     }
 
 
+def known_metrics(value: dict[str, float]) -> dict[str, float]:
+    """`value` when every key is a metric the evaluation reports (a floor, published figures)."""
+    from vectorsync.evaluation.metrics import METRICS
+
+    unknown = sorted(set(value or {}) - set(METRICS))
+    if unknown:
+        raise ValueError(f"unknown metric {unknown[0]!r}; use one of {', '.join(METRICS)}")
+    return value
+
+
 class SettingsOverrides(BaseModel):
     """Settings a run may override; a field left at its default keeps the environment's or vectorsync.toml's value."""
 
@@ -126,16 +136,37 @@ class Evaluate(SettingsOverrides):
         default_factory=dict,
         description="Published figures to compare with; empty: the known ones (SciFact, all-MiniLM-L6-v2).",
     )
+    models: list[str] = Field(
+        default_factory=list,
+        description="Models to compare, each MODEL or MODEL:DIMENSIONS (e.g. all-MiniLM-L6-v2:256): the set is "
+        "embedded once per model into its own table and scored, one row each. Empty: the configured model alone.",
+    )
 
     @field_validator("floor", "reference")
     @classmethod
     def _known_metrics(cls, value: dict[str, float]) -> dict[str, float]:
-        from vectorsync.evaluation.metrics import METRICS
+        return known_metrics(value)
 
-        unknown = sorted(set(value or {}) - set(METRICS))
-        if unknown:
-            raise ValueError(f"unknown metric {unknown[0]!r}; use one of {', '.join(METRICS)}")
+    @field_validator("models")
+    @classmethod
+    def _model_choices(cls, value: list[str]) -> list[str]:
+        from vectorsync.errors import ConfigError
+        from vectorsync.evaluation.comparison import parse_model_choice, require_distinct
+
+        try:
+            require_distinct([parse_model_choice(text) for text in value])
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         return value
+
+    @model_validator(mode="after")
+    def _one_gated_model(self) -> Evaluate:
+        if self.floor and self.models:
+            raise ValueError(
+                "a floor gates one model's table; compare models without it, or gate a model change with "
+                "vectorsync migrate --eval"
+            )
+        return self
 
 
 class EmbedExisting(SettingsOverrides):
@@ -217,3 +248,40 @@ class EmbedExisting(SettingsOverrides):
         if is_template(self.text):
             return self.text
         return [part.strip() for part in self.text.split(",") if part.strip()]
+
+
+class MigrateModel(SettingsOverrides):
+    """Change the model of a table without downtime: the new model's vectors are built beside the serving ones,
+    optionally gated on a labelled set, then switched in; the old vectors stay until finish or rollback."""
+
+    action: Literal["start", "finish", "rollback"] = Field(
+        "start",
+        description="start: build, evaluate and switch; finish: drop the vectors the switch replaced; rollback: "
+        "serve the old vectors again and drop the new ones.",
+    )
+    path: str = Field("examples/docs", description="Files to embed with the new model (what the table was made from).")
+    new_model: str = Field("", description="The model to migrate to: an id or a local path (needed to start).")
+    new_dimensions: int = Field(
+        0, ge=0, description="Matryoshka dimensions to cut the new model's vectors to; 0: native."
+    )
+    eval_dataset: str = Field(
+        "", description="A labelled BEIR-format folder that scores the old and new models; empty: no evaluation."
+    )
+    floor: dict[str, float] = Field(
+        default_factory=dict,
+        description='What the new model must reach on eval_dataset to be switched in, e.g. {"ndcg@10": 0.6}; '
+        "below it the new vectors are dropped and the old ones serve on.",
+    )
+    text_field: str = Field("text", description="Field holding the text in JSONL, CSV and Parquet records.")
+    id_field: str = Field("", description="Field holding a stable record id; empty: the line or row number.")
+
+    @field_validator("floor")
+    @classmethod
+    def _known_metrics(cls, value: dict[str, float]) -> dict[str, float]:
+        return known_metrics(value)
+
+    @model_validator(mode="after")
+    def _floor_needs_a_dataset(self) -> MigrateModel:
+        if self.floor and not self.eval_dataset:
+            raise ValueError("a floor needs eval_dataset, the labelled set that scores the new model")
+        return self

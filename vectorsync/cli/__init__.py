@@ -14,6 +14,7 @@ from vectorsync.cli.doctor import doctor
 from vectorsync.cli.eval import eval_command
 from vectorsync.cli.existing import embed_existing
 from vectorsync.cli.info import info
+from vectorsync.cli.migrate import migrate
 from vectorsync.cli.run import run
 from vectorsync.cli.search import search
 from vectorsync.cli.serve import serve
@@ -45,6 +46,7 @@ app.command(cls=Command)(search)
 app.command(cls=Command)(info)
 app.command(name="embed-existing", cls=Command)(embed_existing)
 app.command(name="eval", cls=Command)(eval_command)
+app.command(cls=Command)(migrate)
 app.command(cls=Command)(doctor)
 app.command(cls=Command)(serve)
 app.command(cls=Command)(deploy)

@@ -6,11 +6,12 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from vectorsync.cli.console import fail, out, quiet_prefect
 from vectorsync.cli.progress_bar import ProgressBar
-from vectorsync.cli.validation import checked, require_evaluation
+from vectorsync.cli.validation import UsageMistake, checked, require_evaluation
 from vectorsync.errors import QualityGateFailed, VectorsyncError
 
 JSON_KEYS = ("ndcg@10", "recall@10", "recall@100", "mrr@10", "queries", "exact")
@@ -30,13 +31,19 @@ def eval_command(
         str, typer.Option("--long-text", help="Long documents: truncate (as published figures) or chunk.")
     ] = "truncate",
     table: Annotated[str | None, typer.Option("--table", help="Table for the corpus (default eval_<dataset>).")] = None,
-    model: Annotated[str | None, typer.Option(help="Model id or local path.")] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(help="Model id or local path; MODEL:N cuts it to N dimensions. Twice or more: one row per model."),
+    ] = None,
 ) -> None:
     """Embed a labelled set, run its queries through the store's search, report nDCG@10, recall@10/100, MRR@10."""
     quiet_prefect()
     from flows.evaluate import evaluate
     from vectorsync.jobs import Evaluate
 
+    models = model or []
+    if len(models) > 1 and floor:
+        raise UsageMistake("--floor gates one model; compare models without it, or gate a change with migrate --eval")
     job = Evaluate(
         dataset=dataset,
         exact=exact,
@@ -44,7 +51,8 @@ def eval_command(
         floor=parse_floor(floor) if floor else None,
         long_text=long_text,  # type: ignore[arg-type]  # validated by the model
         table=table,
-        model=model,
+        model=models[0] if len(models) == 1 else None,
+        models=models if len(models) > 1 else [],
     )
     require_evaluation(job)
     try:
@@ -72,6 +80,9 @@ def parse_floor(items: list[str]) -> dict[str, float]:
 
 def show_scores(result: dict[str, Any], as_json: bool) -> None:
     """The metrics as a table (with published figures when known), or as one JSON object."""
+    if "models" in result:
+        show_comparison(result, as_json)
+        return
     if as_json:
         print(json.dumps({key: result[key] for key in JSON_KEYS if key in result}))
         return
@@ -95,3 +106,41 @@ def title(result: dict[str, Any]) -> str:
         return "Evaluation"
     search = "exact search" if result["exact"] else "ANN index"
     return f"{result['dataset']} ({result['queries']} queries), {result['model']}, {search}, {result['long_text']}"
+
+
+def show_comparison(result: dict[str, Any], as_json: bool) -> None:
+    """One row per model: quality, throughput on this machine, dimensions, tokens and what the vectors cost."""
+    from vectorsync.evaluation.comparison import COLUMNS
+
+    if as_json:
+        print(json.dumps({"models": [{key: row[key] for key in COLUMNS} for row in result["models"]]}))
+        return
+    search = "exact search" if result["exact"] else "ANN index"
+    out.print(f"{result['dataset']} ({result['queries']} queries), {search}, {result['long_text']}", highlight=False)
+    # Borderless, so that nine columns fit 80 characters; a long model id folds over lines rather than vanishing.
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    table.add_column("model", overflow="fold", min_width=16)
+    for header in (
+        "dims",
+        "max\ntokens",
+        "nDCG\n@10",
+        "recall\n@100",
+        "MRR\n@10",
+        "docs/s",
+        "bytes/\nvector",
+        "per 1M\nvectors",
+    ):
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in result["models"]:
+        table.add_row(
+            row["model"],
+            str(row["dimensions"]),
+            str(row["max_tokens"]),
+            f"{row['ndcg@10']:.4f}",
+            f"{row['recall@100']:.4f}",
+            f"{row['mrr@10']:.4f}",
+            "reused" if row["docs_per_s"] is None else f"{row['docs_per_s']:.1f}",
+            str(row["bytes_per_vector"]),
+            f"{row['gb_per_million']:.2f} GB",
+        )
+    out.print(table)

@@ -14,16 +14,21 @@ from vectorsync.errors import VectorsyncError
 
 @checked
 def info(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
-    """Store, model, dimensions, chunk and source counts, index state."""
+    """Store, model, dimensions, chunk and source counts, index state, and a model migration under way."""
+    from vectorsync.migration import pointers_for, read_serving
     from vectorsync.stores import open_store
 
     settings = require_settings()
     try:
+        model, migration = settings.model_name, "none"
+        if settings.store_kind == "lancedb":  # the serving table, and the model its vectors were made with
+            serving = read_serving(pointers_for(settings), settings.table)
+            model, migration = serving.current.model or model, serving.describe_migration()
         with open_store(settings) as store:
             documents = store.documents()
             data: dict[str, Any] = {
                 "store": store.describe(),
-                "model": settings.model_name,
+                "model": model,
                 "embedder": settings.embedder,
                 "stored_models": sorted(store.stored_models()),
                 "dimensions": store.stored_dimensions(),
@@ -32,6 +37,7 @@ def info(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON ob
                 "sources": len(set(documents.values())),
                 "index": store.index_status(settings.index_name).state,
                 "dead_letters": len(store.dead_letters()),
+                "migration": migration,
             }
     except VectorsyncError as exc:
         fail(exc)

@@ -31,13 +31,15 @@ def search(
     """Search the store by meaning."""
     from vectorsync.embedders import build_embedder
     from vectorsync.filters import parse_filter_json
+    from vectorsync.migration import serving_settings
     from vectorsync.search import search_text
     from vectorsync.stores import open_store
 
     require_query(text)
-    settings = require_settings()
+    configured = require_settings()
     try:
         where = parse_filter_json(filter) if filter else None
+        settings = serving_settings(configured)  # the serving table and the model its vectors were made with
         with open_store(settings) as store:
             hits = search_text(store, build_embedder(settings), text, k=k, filter=where, exact=exact)
     except VectorsyncError as exc:

@@ -2,14 +2,17 @@
 
 LanceDB OSS cannot rename tables, so `active.json` beside the tables maps a name to the table serving it
 and to the one it replaced; `open_store` reads it. Names without an entry serve from the table of that name.
+A model migration (vectorsync/migration.py) also keeps there the model each table was made with, and its own state.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import lancedb
 
@@ -46,6 +49,40 @@ def promote(root: Path, name: str, table: str) -> str:
     return replaced
 
 
+def pointer_entry(root: Path, name: str) -> dict[str, Any]:
+    """The entry of `name` in `active.json` as stored (empty when the name serves from its own table)."""
+    return dict(_read(root).get(name, {}))
+
+
+def change_entry(root: Path, name: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """Replace the entry of `name` by `change(entry)` under the pointer's lock, in one atomic write; returns it."""
+    with target_lock(root.parent / "locks", f"{root / POINTER_FILE}"):
+        pointers = _read(root)
+        entry = change(dict(pointers.get(name, {})))
+        if entry:
+            pointers[name] = entry
+        else:
+            pointers.pop(name, None)
+        _write(root, pointers)
+    return entry
+
+
+class LancePointers:
+    """The serving pointers of the LanceDB tables under `root`, as a model migration reads and moves them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def read(self, name: str) -> dict[str, Any]:
+        return pointer_entry(self.root, name)
+
+    def change(self, name: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        return change_entry(self.root, name, change)
+
+    def drop(self, table: str) -> None:
+        drop_table(self.root, table)
+
+
 def drop_table(root: Path, table: str) -> None:
     """Remove a table with what LanceStore keeps beside it (dead letters, index definition, ANN training note)."""
     db = lancedb.connect(str(root))
@@ -57,7 +94,7 @@ def drop_table(root: Path, table: str) -> None:
         (root / kept).unlink(missing_ok=True)
 
 
-def _read(root: Path) -> dict[str, dict[str, str]]:
+def _read(root: Path) -> dict[str, dict[str, Any]]:
     path = root / POINTER_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -72,7 +109,7 @@ def _read(root: Path) -> dict[str, dict[str, str]]:
     return data
 
 
-def _write(root: Path, pointers: dict[str, dict[str, str]]) -> None:
+def _write(root: Path, pointers: dict[str, dict[str, Any]]) -> None:
     root.mkdir(parents=True, exist_ok=True)
     temporary = root / f".{POINTER_FILE}.tmp"
     temporary.write_text(json.dumps(pointers, indent=2, sort_keys=True), encoding="utf-8")

@@ -132,7 +132,7 @@ class ExistingCollection:
         """
         if self.chunker is not None:
             return [chunk for record in records for chunk in self.chunker.chunk(record)]
-        tokenizer, limit = self.embedder.tokenizer, self.embedder.max_tokens
+        tokenizer, limit = self.embedder.tokenizer, self.embedder.document_tokens
         return [
             Chunk(r.id, r.id, r.source, truncate(r.text, tokenizer, limit), 0, r.metadata, self._fingerprint(r))
             for r in records
@@ -202,7 +202,7 @@ class ExistingCollection:
         if sample is None:
             return []
         if query:
-            hits = self.search(self.embedder.encode([query])[0], k)
+            hits = self.search(self.embedder.encode_queries([query])[0], k)
             if not hits:
                 raise TransientError(f"smoke test: query {query!r} found nothing in {self.describe()}")
             return hits

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     vector_format: Literal["float32", "array", "int8", "packed_bit"] = Field(
         "float32", description="How vectors are stored in MongoDB: BSON binary vectors or plain arrays."
     )
+    int8_scheme: Literal["per_vector", "calibrated"] = Field(
+        "per_vector",
+        description="How vector_format int8 quantises: per_vector scales each vector by its own largest component; "
+        "calibrated uses per-dimension ranges from the collection's first vectors (sentence-transformers' int8).",
+    )
     table: str = Field("chunks", description="LanceDB table name.")
     index_name: str = Field("vector_index", description="Name of the vector search index.")
     similarity: Literal["cosine", "euclidean", "dotProduct"] = "cosine"

@@ -16,7 +16,7 @@ import numpy as np
 from vectorsync.chunking import Chunker
 from vectorsync.embedders.base import Embedder
 from vectorsync.embedding import EmbeddedBatch, embed_chunks
-from vectorsync.errors import DimensionMismatch, StoreError, TransientError
+from vectorsync.errors import ConfigError, DimensionMismatch, StoreError, TransientError
 from vectorsync.records import Chunk, Hit, Record, fingerprint
 from vectorsync.sources.mongodb import StaleBatch, TextSpec, next_stale, text_of, text_paths, truncate, write_back
 from vectorsync.stores.base import IndexSpec, IndexStatus
@@ -59,6 +59,14 @@ class ExistingCollection:
     embedder: Embedder
     spec: IndexSpec
     chunker: Chunker | None = None
+
+    def __post_init__(self) -> None:
+        if self.chunker is None and self.source.vector_format == "int8" and self.source.int8_scheme == "calibrated":
+            raise ConfigError(
+                f"embed-existing writes int8 vectors into {self.source.collection.full_name} scaled per vector; "
+                "VECTORSYNC_INT8_SCHEME=calibrated works with --long-text chunk (its chunks collection keeps the "
+                "ranges): use that, or VECTORSYNC_INT8_SCHEME=per_vector"
+            )
 
     @property
     def identity(self) -> str:

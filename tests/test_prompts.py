@@ -18,8 +18,10 @@ import vectorsync.embedders as embedders
 from flows.embed_new_data import embed_new_data
 from vectorsync.chunking import chunker_for
 from vectorsync.embedders import shared_embedder
+from vectorsync.embedders.onnx_export import onnx_available
 from vectorsync.embedders.sentence_transformer import SentenceTransformerEmbedder, resolve_model_path
 from vectorsync.errors import ConfigError
+from vectorsync.evaluation.run import retrieve
 from vectorsync.jobs import EmbedNewData
 from vectorsync.records import Record
 from vectorsync.search import search_text
@@ -113,6 +115,32 @@ def test_a_changed_document_prompt_re_embeds_every_chunk(data_dir, corpus, model
         np.testing.assert_allclose(
             stored, model.encode("search_document: " + text, normalize_embeddings=True), atol=1e-5
         )
+
+
+def test_eval_embeds_its_queries_behind_the_query_prompt(data_dir, embedder, model):
+    prompted = SentenceTransformerEmbedder(query_prompt="query: ")
+    texts = {"bees": "Honey bees live in colonies.", "holes": "A black hole lets nothing escape."}
+    records = [
+        Record(id=name, source=f"{name}.txt", text=text, metadata={"corpus_id": name}) for name, text in texts.items()
+    ]
+    chunks = [chunk for record in records for chunk in chunker_for(prompted).chunk(record)]
+    query = "insects that make honey"
+    with open_store(Settings()) as store:
+        store.upsert(chunks, prompted.encode_documents([chunk.text for chunk in chunks]), prompted.identity)
+        run = retrieve(store, prompted, {"q": query}, k=2, exact=True).run["q"]
+        reference = store.search(model.encode("query: " + query, normalize_embeddings=True), k=2, exact=True)
+    assert run == pytest.approx({hit.metadata["corpus_id"]: hit.score for hit in reference}, abs=1e-5)
+
+
+@pytest.mark.skipif(not onnx_available(), reason="onnxruntime and onnx are not installed")
+def test_the_int8_onnx_backend_embeds_behind_the_same_prompts(tmp_path, model):
+    int8 = SentenceTransformerEmbedder(
+        backend="onnx", onnx_cache=tmp_path, query_prompt="query: ", document_prompt="passage: "
+    )
+    text = "Honey bees live in colonies with one queen and thousands of workers."
+    for got, prompted in ((int8.encode_documents([text])[0], "passage: "), (int8.encode_queries([text])[0], "query: ")):
+        wanted, plain = model.encode([prompted + text, text], normalize_embeddings=True)
+        assert float(got @ wanted) > 0.99 and float(got @ wanted) > float(got @ plain) + 0.005
 
 
 # --- the embedder: defaults from the model, identity, token budget --------------------------------------------------

@@ -59,7 +59,7 @@ def stored_chunks(settings: Settings) -> dict[str, tuple[str, np.ndarray]]:
     with open_store(settings) as store:
         probe = np.ones(384, dtype=np.float32) / np.sqrt(384)
         hits = store.search(probe, k=100, exact=True)
-        return {hit.id: (hit.text, store.get_vector(hit.id)) for hit in hits}  # type: ignore[misc]
+        return {hit.id: (hit.text, store.get_vector(hit.id)) for hit in hits}
 
 
 # --- the pipeline: stored vectors, queries, re-runs -----------------------------------------------------------------

@@ -25,8 +25,8 @@ class Embedder(ABC):
 
     Queries go through `encode_queries` and documents through `encode_documents`: each prepends its prompt
     (`query_prompt`, `document_prompt`), as a model trained with task prefixes expects, whatever runs the model.
-    Chunking and fingerprinting use only `identity`, `tokenizer` and `max_tokens`, so a run with
-    nothing new to embed never pays for a model load (or an API call).
+    Chunking and fingerprinting use only `identity`, `tokenizer`, `max_tokens` and the prompts, so a run
+    with nothing new to embed never pays for a model load (or an API call).
     """
 
     model_id: str

@@ -21,7 +21,7 @@ def spend_tokens(settings: Settings, embedder: Embedder, texts: Sequence[str]) -
         return
     name = f"vectorsync-openai-tokens-{settings.model_name}"
     _ensure_rate_limit(name, budget)
-    tokens = sum(embedder.count_tokens(text) for text in texts)
+    tokens = sum(embedder.count_tokens(embedder.document_prompt + text) for text in texts)
     rate_limit(name, occupy=max(1, min(tokens, budget)), strict=True)
 
 

@@ -41,6 +41,7 @@ def existing_collection(job: EmbedExisting) -> ExistingCollection:
             job.collection,
             vector_field=job.vector_field,
             vector_format=settings.vector_format,
+            int8_scheme=settings.int8_scheme,
             index_name=settings.index_name,
         )
         chunked, embedder = job.long_text == "chunk", shared_embedder(settings)

@@ -15,6 +15,8 @@ from fake_openai import FakeOpenAI
 from vectorsync.chunking import Chunker
 from vectorsync.embedders.base import Embedder
 from vectorsync.embedders.openai import OpenAIEmbedder
+from vectorsync.embedders.sentence_transformer import SentenceTransformerEmbedder
+from vectorsync.errors import ConfigError
 from vectorsync.existing import ExistingCollection
 from vectorsync.records import Record, fingerprint
 from vectorsync.sources.mongodb import chunk_store
@@ -49,6 +51,21 @@ def test_truncate_mode_cuts_long_text_to_the_model_limit_but_marks_the_whole_tex
     assert chunk.fingerprint == fingerprint(LONG, embedder.identity)
     assert (chunk.id, chunk.document, chunk.metadata) == ("shop.products:7", "shop.products:7", {"_id": 7})
     assert whole.chunks([record(8, "A short summary.")])[0].text == "A short summary."
+
+
+def test_truncate_mode_leaves_room_for_the_document_prompt(source):
+    prompted = SentenceTransformerEmbedder(document_prompt="passage: ")
+    [chunk] = existing(source, prompted).chunks([record(7, LONG)])
+    assert prompted.count_tokens("passage: " + chunk.text) == prompted.max_tokens
+
+
+def test_calibrated_int8_is_refused_in_truncate_mode_and_kept_by_the_chunks_collection(embedder):
+    uri = "mongodb://localhost:27017/?serverSelectionTimeoutMS=100"
+    with MongoStore(uri, "shop", "products", vector_format="int8", int8_scheme="calibrated") as calibrated:
+        with pytest.raises(ConfigError, match=r"--long-text chunk.*VECTORSYNC_INT8_SCHEME=per_vector"):
+            existing(calibrated, embedder)
+        chunked = existing(calibrated, embedder, Chunker(embedder.tokenizer, 64, 8, embedder.identity))
+        assert chunked.target.int8_scheme == "calibrated"
 
 
 def test_chunk_mode_splits_long_text_into_chunks_that_keep_the_parent_id(source, embedder):

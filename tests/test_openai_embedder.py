@@ -147,6 +147,25 @@ def test_identity_names_model_dimensions_and_server(server, fake_time):
     assert elsewhere.identity == "openai:text-embedding-3-small:256@gpu-box:8000/v1"
 
 
+def test_queries_and_documents_reach_the_server_behind_their_prompts(server, fake_time):
+    port = server.base_url.split(":")[-1].split("/")[0]
+    nomic = embedder_for(
+        server, fake_time, dimensions=8, query_prompt="search_query: ", document_prompt="search_document: "
+    )
+
+    documents = nomic.encode_documents(["Honey bees live in colonies."])
+    queries = nomic.encode_queries(["insects that make honey"])
+
+    assert [request.inputs for request in server.requests] == [
+        ["search_document: Honey bees live in colonies."],
+        ["search_query: insects that make honey"],
+    ]
+    model = "text-embedding-3-small"
+    np.testing.assert_allclose(documents[0], fake_vector(model, "search_document: Honey bees live in colonies.", 8))
+    np.testing.assert_allclose(queries[0], fake_vector(model, "search_query: insects that make honey", 8))
+    assert nomic.identity == f'openai:{model}:8:document_prompt="search_document: "@127.0.0.1:{port}/v1'
+
+
 def test_max_tokens_is_8191_for_openai_models_and_an_argument_otherwise():
     assert OpenAIEmbedder(api_key="sk-anything-123456").max_tokens == 8191
     local = "http://localhost:11434/v1"

@@ -19,8 +19,9 @@ from vectorsync.records import Chunk, Record, chunk_id, fingerprint
 
 
 def chunker_for(embedder: Embedder, chunk_tokens: int | None = None, overlap: int = 32) -> Chunker:
-    """The chunker for `embedder`: its tokenizer, at most its limit, its identity in every fingerprint."""
-    limit = min(chunk_tokens or embedder.max_tokens, embedder.max_tokens)
+    """The chunker for `embedder`: its tokenizer, at most its limit less the document prompt, its identity in every
+    fingerprint."""
+    limit = min(chunk_tokens or embedder.document_tokens, embedder.document_tokens)
     return Chunker(embedder.tokenizer, limit, min(overlap, limit // 2 - 1), embedder.identity)
 
 

@@ -100,7 +100,7 @@ def model_load(settings: Settings) -> Check:
     embedder = shared_embedder(settings)
     started = time.perf_counter()
     try:
-        vector = embedder.encode(["vectorsync doctor"])[0]
+        vector = embedder.encode_queries(["vectorsync doctor"])[0]
         dimensions = embedder.dimensions
     except VectorsyncError as exc:
         return Check("model", False, str(exc), _model_fix(settings))

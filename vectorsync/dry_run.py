@@ -32,8 +32,8 @@ def estimate(job: EmbedNewData, sample_size: int = SAMPLE_CHUNKS) -> dict[str, A
     chunks = [chunk for record in records for chunk in chunker.chunk(record)]
     with open_store(settings) as store:
         plan = plan_sync(chunks, store, refresh=job.refresh)
-    tokens = sum(embedder.count_tokens(chunk.text) for chunk in plan.to_embed)
-    sample = embedder.encode([chunk.text for chunk in plan.to_embed[:sample_size]])
+    tokens = sum(embedder.count_tokens(embedder.document_prompt + chunk.text) for chunk in plan.to_embed)
+    sample = embedder.encode_documents([chunk.text for chunk in plan.to_embed[:sample_size]])
     counter = getattr(embedder, "token_counter", None)
     return {
         "documents": len(records),

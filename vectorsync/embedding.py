@@ -34,7 +34,7 @@ def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk], batch_size: int | 
     so does `EmbedderUnavailable` (bad key, unknown model, no quota): no chunk is to blame, the run fails.
     """
     try:
-        vectors = embedder.encode([c.text for c in chunks], batch_size=batch_size)
+        vectors = embedder.encode_documents([c.text for c in chunks], batch_size=batch_size)
     except EmbedderUnavailable:
         raise
     except EmbedderError as exc:

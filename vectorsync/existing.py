@@ -16,7 +16,7 @@ import numpy as np
 from vectorsync.chunking import Chunker
 from vectorsync.embedders.base import Embedder
 from vectorsync.embedding import EmbeddedBatch, embed_chunks
-from vectorsync.errors import DimensionMismatch, StoreError, TransientError
+from vectorsync.errors import ConfigError, DimensionMismatch, StoreError, TransientError
 from vectorsync.records import Chunk, Hit, Record, fingerprint
 from vectorsync.sources.mongodb import StaleBatch, TextSpec, next_stale, text_of, text_paths, truncate, write_back
 from vectorsync.stores.base import IndexSpec, IndexStatus
@@ -59,6 +59,14 @@ class ExistingCollection:
     embedder: Embedder
     spec: IndexSpec
     chunker: Chunker | None = None
+
+    def __post_init__(self) -> None:
+        if self.chunker is None and self.source.vector_format == "int8" and self.source.int8_scheme == "calibrated":
+            raise ConfigError(
+                f"embed-existing writes int8 vectors into {self.source.collection.full_name} scaled per vector; "
+                "VECTORSYNC_INT8_SCHEME=calibrated works with --long-text chunk (its chunks collection keeps the "
+                "ranges): use that, or VECTORSYNC_INT8_SCHEME=per_vector"
+            )
 
     @property
     def identity(self) -> str:
@@ -132,7 +140,7 @@ class ExistingCollection:
         """
         if self.chunker is not None:
             return [chunk for record in records for chunk in self.chunker.chunk(record)]
-        tokenizer, limit = self.embedder.tokenizer, self.embedder.max_tokens
+        tokenizer, limit = self.embedder.tokenizer, self.embedder.document_tokens
         return [
             Chunk(r.id, r.id, r.source, truncate(r.text, tokenizer, limit), 0, r.metadata, self._fingerprint(r))
             for r in records
@@ -202,7 +210,7 @@ class ExistingCollection:
         if sample is None:
             return []
         if query:
-            hits = self.search(self.embedder.encode([query])[0], k)
+            hits = self.search(self.embedder.encode_queries([query])[0], k)
             if not hits:
                 raise TransientError(f"smoke test: query {query!r} found nothing in {self.describe()}")
             return hits

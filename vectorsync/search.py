@@ -1,4 +1,4 @@
-"""Query the store by meaning: embed the text with the store's model, then search with an optional filter."""
+"""Query the store by meaning: embed the text as a query with the store's model, then search with an optional filter."""
 
 from __future__ import annotations
 
@@ -26,5 +26,5 @@ def search_text(
         raise ConfigError(f"k={k!r}: the number of hits must be a whole number of at least 1")
     if not text.strip():
         raise ConfigError(f"text={text!r}: give words to search for")
-    vector = embedder.encode([text])[0]
+    vector = embedder.encode_queries([text])[0]
     return store.search(vector, k=k, filter=filter, exact=exact)

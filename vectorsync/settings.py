@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     )
     normalize: bool = Field(True, description="L2-normalise vectors (cosine = dot product).")
     dimensions: int | None = Field(None, ge=1, description="Requested output dimensions (OpenAI v3, Matryoshka).")
+    query_prompt: str | None = Field(
+        None, description="Text put before every query; unset: the model's own configured query prompt, if any."
+    )
+    document_prompt: str | None = Field(
+        None, description="Text put before every document chunk; unset: the model's own document prompt, if any."
+    )
+    trust_remote_code: bool = Field(
+        False, description="Let a sentence-transformers model run its repository's own Python code (with a warning)."
+    )
     chunk_tokens: int | None = Field(None, ge=8, description="Tokens per chunk; the model's maximum when unset.")
     chunk_overlap: int = Field(32, ge=0, description="Tokens shared by neighbouring chunks.")
 
@@ -62,6 +71,11 @@ class Settings(BaseSettings):
     mongodb_collection: str = Field("chunks", description="Collection that holds chunks and vectors.")
     vector_format: Literal["float32", "array", "int8", "packed_bit"] = Field(
         "float32", description="How vectors are stored in MongoDB: BSON binary vectors or plain arrays."
+    )
+    int8_scheme: Literal["per_vector", "calibrated"] = Field(
+        "per_vector",
+        description="How vector_format int8 quantises: per_vector scales each vector by its own largest component; "
+        "calibrated uses per-dimension ranges from the collection's first vectors (sentence-transformers' int8).",
     )
     table: str = Field("chunks", description="LanceDB table name.")
     index_name: str = Field("vector_index", description="Name of the vector search index.")

@@ -28,6 +28,8 @@ def build_embedder(settings: Settings) -> Embedder:
             requests_per_minute=settings.openai_requests_per_minute,
             tokens_per_minute=settings.openai_tokens_per_minute,
             concurrent_requests=settings.openai_concurrent_requests,
+            query_prompt=settings.query_prompt or "",
+            document_prompt=settings.document_prompt or "",
         )
     from vectorsync.embedders.sentence_transformer import SentenceTransformerEmbedder
 
@@ -38,6 +40,9 @@ def build_embedder(settings: Settings) -> Embedder:
         normalize=settings.normalize,
         truncate_dim=settings.dimensions,
         backend=settings.backend,
+        query_prompt=settings.query_prompt,
+        document_prompt=settings.document_prompt,
+        trust_remote_code=settings.trust_remote_code,
     )
 
 
@@ -65,6 +70,9 @@ def _key(settings: Settings) -> tuple[object, ...]:
         settings.normalize,
         settings.dimensions,
         settings.backend,
+        settings.query_prompt,
+        settings.document_prompt,
+        settings.trust_remote_code,
         settings.openai_base_url,
         settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
     )

@@ -23,11 +23,23 @@ class Tokenizer(Protocol):
 class Embedder(ABC):
     """Turns texts into vectors, loading its model only when `encode` first needs it.
 
-    Chunking and fingerprinting use only `identity`, `tokenizer` and `max_tokens`, so a run with
-    nothing new to embed never pays for a model load (or an API call).
+    Queries go through `encode_queries` and documents through `encode_documents`: each prepends its prompt
+    (`query_prompt`, `document_prompt`), as a model trained with task prefixes expects, whatever runs the model.
+    Chunking and fingerprinting use only `identity`, `tokenizer`, `max_tokens` and the prompts, so a run
+    with nothing new to embed never pays for a model load (or an API call).
     """
 
     model_id: str
+
+    @property
+    def query_prompt(self) -> str:
+        """Text put before every query (a model's task prefix, such as "query: "); empty for none."""
+        return ""
+
+    @property
+    def document_prompt(self) -> str:
+        """Text put before every document chunk (such as "passage: "); empty for none. Part of `identity`."""
+        return ""
 
     @property
     @abstractmethod
@@ -56,7 +68,20 @@ class Embedder(ABC):
 
     @abstractmethod
     def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        """Embed `texts` into a float32 array of shape `(len(texts), dimensions)`."""
+        """Embed `texts` as given, no prompt added, into a float32 array of shape `(len(texts), dimensions)`."""
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Embed search queries: each text behind `query_prompt`."""
+        return self.encode([self.query_prompt + text for text in texts], batch_size=batch_size)
+
+    def encode_documents(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Embed documents (chunks): each text behind `document_prompt`."""
+        return self.encode([self.document_prompt + text for text in texts], batch_size=batch_size)
+
+    @property
+    def document_tokens(self) -> int:
+        """Content tokens a document may have, so that it still fits `max_tokens` behind `document_prompt`."""
+        return self.max_tokens - self.count_tokens(self.document_prompt)
 
     def count_tokens(self, text: str) -> int:
         """Number of content tokens in `text`."""

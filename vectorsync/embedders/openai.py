@@ -63,6 +63,8 @@ class OpenAIEmbedder(Embedder):
     A Retry-After longer than a minute is not slept on here: it comes back at once as `TransientError`.
     Up to `concurrent_requests` requests of one `encode` are in flight at once, each within the rate limits.
 
+    `query_prompt` and `document_prompt` go before each query and document, for served models trained with them.
+
     >>> embedder = OpenAIEmbedder("text-embedding-3-small", api_key=settings.openai_api_key, dimensions=512)
     >>> embedder.encode(["hello", "world"]).shape
     (2, 512)
@@ -85,6 +87,8 @@ class OpenAIEmbedder(Embedder):
         requests_per_minute: int | None = None,
         tokens_per_minute: int | None = None,
         concurrent_requests: int = 1,
+        query_prompt: str = "",
+        document_prompt: str = "",
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -101,6 +105,7 @@ class OpenAIEmbedder(Embedder):
         self._dimensions = self._requested_dimensions or NATIVE_DIMENSIONS.get(model)
         self._max_tokens = _checked_max_tokens(model, max_tokens)
         self._normalize = normalize
+        self._query_prompt, self._document_prompt = query_prompt, document_prompt
         if max_batch_inputs < 1 or max_batch_tokens < 1:
             raise ConfigError(f"max_batch_inputs and max_batch_tokens must be at least 1 (model '{model}')")
         self._max_batch_inputs = max_batch_inputs
@@ -123,10 +128,21 @@ class OpenAIEmbedder(Embedder):
 
     @property
     def identity(self) -> str:
-        """Model, dimensions (requested or native), normalisation and the server: never the key."""
+        """Model, dimensions (requested or native), normalisation, document prompt and the server: never the key."""
         dimensions = self._requested_dimensions or NATIVE_DIMENSIONS.get(self.model_id) or "native"
         normalized = ":normalized" if self._normalize else ""
-        return f"openai:{self.model_id}:{dimensions}{normalized}@{_location(self._base_url)}"
+        prompt = f":document_prompt={json.dumps(self._document_prompt)}" if self._document_prompt else ""
+        return f"openai:{self.model_id}:{dimensions}{normalized}{prompt}@{_location(self._base_url)}"
+
+    @property
+    def query_prompt(self) -> str:
+        """The prompt before every query, as given: an OpenAI-compatible server publishes none."""
+        return self._query_prompt
+
+    @property
+    def document_prompt(self) -> str:
+        """The prompt before every document, as given (e.g. "search_document: " for nomic-embed-text)."""
+        return self._document_prompt
 
     @property
     def dimensions(self) -> int:

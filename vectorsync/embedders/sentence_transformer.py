@@ -20,7 +20,7 @@ from vectorsync.embedders.onnx_export import (
     export_int8,
     gpu_present,
 )
-from vectorsync.errors import EmbedderError, EmbedderUnavailable
+from vectorsync.errors import ConfigError, EmbedderError, EmbedderUnavailable
 
 if TYPE_CHECKING:
     import tokenizers
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 # Texts per model call on a GPU, at least: enough to keep an H200 busy with a small model.
 CUDA_BATCH_SIZE = 256
 BUNDLED_MODEL_IDS = frozenset({"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"})
+# The prompt names sentence-transformers' `encode_query` and `encode_document` look for, in its order.
+QUERY_PROMPT_NAMES = ("query",)
+DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
 
 
 def resolve_model_path(model_id: str) -> str:
@@ -70,6 +73,8 @@ class SentenceTransformerEmbedder(Embedder):
 
     `backend="onnx"` runs an int8 export of the model with ONNX Runtime (exported once, cached under
     `onnx_cache`); `"auto"` picks it on CPU-only machines that run int8 fast, else torch.
+    `query_prompt` and `document_prompt` default (None) to the prompts the model's own sentence-transformers
+    config names, "" for none; `trust_remote_code` lets a model run the Python code of its repository.
 
     >>> embedder = SentenceTransformerEmbedder("sentence-transformers/all-MiniLM-L6-v2")
     >>> embedder.encode(["a sentence"]).shape
@@ -87,6 +92,9 @@ class SentenceTransformerEmbedder(Embedder):
         revision: str | None = None,
         backend: Literal["auto", "torch", "onnx"] = "torch",
         onnx_cache: Path | None = None,
+        query_prompt: str | None = None,
+        document_prompt: str | None = None,
+        trust_remote_code: bool = False,
     ) -> None:
         self.model_id = model_id
         self.path = resolve_model_path(model_id)
@@ -95,7 +103,17 @@ class SentenceTransformerEmbedder(Embedder):
         self.normalize = normalize
         self.truncate_dim = truncate_dim
         self.revision = revision
-        self.backend: Literal["torch", "onnx"] = auto_backend(device) if backend == "auto" else backend
+        self.trust_remote_code = trust_remote_code
+        self._prompts = {"query": query_prompt, "document": document_prompt}
+        if trust_remote_code and backend == "onnx":
+            raise ConfigError(
+                f"model '{model_id}' needs its own code (VECTORSYNC_TRUST_REMOTE_CODE), which the int8 ONNX export "
+                "cannot load: set VECTORSYNC_BACKEND=torch or auto"
+            )
+        # A model with code of its own is no architecture the int8 export knows: it runs on torch.
+        self.backend: Literal["torch", "onnx"] = (
+            "torch" if trust_remote_code else auto_backend(device) if backend == "auto" else backend
+        )
         self.quantization: QuantizationTarget | None = (
             (cpu_quantization_target() or "avx2") if self.backend == "onnx" else None
         )
@@ -115,10 +133,22 @@ class SentenceTransformerEmbedder(Embedder):
             runtime = f"int8:backend=onnx:cpu={self.quantization}"
         else:
             runtime = "float16:backend=torch:cuda" if self.half else "float32:backend=torch"
+        # A document prompt changes every stored vector; none leaves the identity as it was before prompts existed.
+        prompt = f":document_prompt={json.dumps(self.document_prompt)}" if self.document_prompt else ""
         return (
             f"sentence-transformers:{self.model_id}@{self.revision or 'default'}"
-            f":dims={dims}:normalize={self.normalize}:precision={runtime}"
+            f":dims={dims}:normalize={self.normalize}:precision={runtime}{prompt}"
         )
+
+    @cached_property
+    def query_prompt(self) -> str:
+        """The prompt before every query: as given, else the model's configured query prompt, else none."""
+        return self._prompt("query", QUERY_PROMPT_NAMES)
+
+    @cached_property
+    def document_prompt(self) -> str:
+        """The prompt before every document: as given, else the model's document (or passage) prompt, else none."""
+        return self._prompt("document", DOCUMENT_PROMPT_NAMES)
 
     @property
     def loaded(self) -> bool:
@@ -162,6 +192,24 @@ class SentenceTransformerEmbedder(Embedder):
             raise EmbedderError(f"model '{self.model_id}' failed on a batch of {len(texts)} texts: {exc}") from exc
         return np.asarray(vectors, dtype=np.float32)
 
+    def _prompt(self, kind: str, names: Sequence[str]) -> str:
+        """The `kind` prompt given to the constructor, else the first of `names` the model's config defines.
+
+        As in sentence-transformers, a model with a `default_prompt_name` applies that prompt where none is named;
+        unlike sentence-transformers 6, whose empty default "document" prompt hides a configured "passage" one.
+        """
+        given = self._prompts[kind]
+        if given is not None:
+            return given
+        config = self._json("config_sentence_transformers.json") or {}
+        prompts = config.get("prompts") or {}
+        if not isinstance(prompts, dict):
+            return ""
+        for name in (*names, config.get("default_prompt_name")):
+            if name and prompts.get(name) and isinstance(prompts[name], str):
+                return str(prompts[name])
+        return ""
+
     def _load(self) -> SentenceTransformer | OnnxSentenceEncoder:
         with self._lock:
             if self._model is None:
@@ -173,6 +221,12 @@ class SentenceTransformerEmbedder(Embedder):
 
         transformers_logging.disable_progress_bar()
         log.info("loading model %s (%s backend)", self.model_id, self.backend)
+        if self.trust_remote_code:
+            log.warning(
+                "trust_remote_code is on: loading model %s runs the Python code of its repository; "
+                "use it only for a model (and revision) you trust",
+                self.model_id,
+            )
         try:
             if self.quantization:
                 return self._build_onnx(self.quantization)
@@ -184,6 +238,7 @@ class SentenceTransformerEmbedder(Embedder):
                 revision=self.revision,
                 truncate_dim=self.truncate_dim,
                 backend="torch",
+                trust_remote_code=self.trust_remote_code,
             )
             return model.half() if self.half else model
         except (OSError, ValueError) as exc:

@@ -33,7 +33,7 @@ def retrieve(
     widens until it has `k` distinct documents or the store has no more.
     """
     ids = list(queries)
-    vectors = embedder.encode([queries[query] for query in ids], batch_size=batch_size)
+    vectors = embedder.encode_queries([queries[query] for query in ids], batch_size=batch_size)
     run: dict[str, dict[str, float]] = {}
     searches = 0
     for query, vector in zip(ids, vectors, strict=True):

@@ -16,8 +16,10 @@ from pymongo import UpdateOne
 from vectorsync.errors import ConfigError, StoreError
 from vectorsync.records import Chunk
 from vectorsync.stores.base import IndexSpec
+from vectorsync.stores.quantization import Int8Calibration
 
 VectorFormat = Literal["float32", "array", "int8", "packed_bit"]
+Int8Scheme = Literal["per_vector", "calibrated"]
 
 # Atlas caps numCandidates at 10,000.
 MAX_NUM_CANDIDATES = 10_000
@@ -133,12 +135,15 @@ def vector_search_pipeline(
 
 
 def encode_vector(
-    vector: np.ndarray | Sequence[float], vector_format: VectorFormat = "float32"
+    vector: np.ndarray | Sequence[float],
+    vector_format: VectorFormat = "float32",
+    calibration: Int8Calibration | None = None,
 ) -> Binary | list[float]:
     """One float vector in the stored form: a BSON binary vector (float32, int8, packed bits) or a plain array.
 
-    int8 scales each vector so its largest component is ±127 (direction kept, so cosine only); packed bits keep
-    the sign of each component (1 when > 0), the midpoint Atlas's own binary quantization uses.
+    int8 uses the collection's per-dimension `calibration` when given (sentence-transformers' calibrated int8),
+    else scales the vector so its largest component is ±127 (direction kept, so cosine only). Packed bits keep
+    the sign of each component (1 when > 0): sentence-transformers' "ubinary", Atlas's own binary midpoint.
     """
     values = np.asarray(vector, dtype=np.float32)
     if values.ndim != 1:
@@ -147,6 +152,8 @@ def encode_vector(
         return values.tolist()
     if vector_format == "float32":
         return Binary.from_vector(values, BinaryVectorDtype.FLOAT32)
+    if vector_format == "int8" and calibration is not None:
+        return Binary.from_vector(calibration.quantize(values).tolist(), BinaryVectorDtype.INT8)
     if vector_format == "int8":
         peak = float(np.abs(values).max()) if values.size else 0.0
         scaled = np.rint(values * (127.0 / peak)) if peak > 0 else np.zeros_like(values)
@@ -157,11 +164,13 @@ def encode_vector(
     raise ConfigError(f"vector_format must be float32, array, int8 or packed_bit, got {vector_format!r}")
 
 
-def decode_vector(value: Binary | Sequence[float], dimensions: int | None = None) -> np.ndarray:
+def decode_vector(
+    value: Binary | Sequence[float], dimensions: int | None = None, calibration: Int8Calibration | None = None
+) -> np.ndarray:
     """A stored vector back as float32, in a form `encode_vector` turns into the same stored value.
 
-    int8 comes back as its integers (the scale is gone, the direction kept); packed bits as ±1 per component,
-    cut to `dimensions` when given.
+    Calibrated int8 comes back inside each code's bin; per-vector int8 as its integers (the scale is gone, the
+    direction kept); packed bits as ±1 per component, cut to `dimensions` when given.
     """
     if not isinstance(value, Binary):
         return np.asarray(value, dtype=np.float32)
@@ -170,6 +179,8 @@ def decode_vector(value: Binary | Sequence[float], dimensions: int | None = None
         bits = np.unpackbits(np.asarray(vector.data, dtype=np.uint8))
         bits = bits[: dimensions if dimensions is not None else bits.size - vector.padding]
         return np.where(bits == 1, 1.0, -1.0).astype(np.float32)
+    if vector.dtype == BinaryVectorDtype.INT8 and calibration is not None:
+        return calibration.dequantize(np.asarray(vector.data))
     return np.asarray(vector.data, dtype=np.float32)
 
 
@@ -181,8 +192,9 @@ def chunk_document(
     updated_at: datetime,
     vector_field: str = "embedding",
     vector_format: VectorFormat = "float32",
+    calibration: Int8Calibration | None = None,
 ) -> dict[str, Any]:
-    """The MongoDB document of one chunk, keyed by the chunk id."""
+    """The MongoDB document of one chunk, keyed by the chunk id; int8 `calibration` as `encode_vector` takes it."""
     return {
         "_id": chunk.id,
         "document": chunk.document,
@@ -190,7 +202,7 @@ def chunk_document(
         "text": chunk.text,
         "chunk_index": chunk.chunk_index,
         "metadata": chunk.metadata,
-        vector_field: encode_vector(vector, vector_format),
+        vector_field: encode_vector(vector, vector_format, calibration),
         "embedding_model": model,
         "dimensions": int(np.asarray(vector).shape[-1]),
         "fingerprint": chunk.fingerprint,

@@ -39,7 +39,9 @@ from vectorsync.records import Chunk, Hit
 from vectorsync.redaction import redact
 from vectorsync.settings import Settings
 from vectorsync.stores.base import DeadLetter, IndexSpec, IndexStatus, VectorStore
+from vectorsync.stores.mongo_calibration import calibrate, calibration_collection, read_calibration
 from vectorsync.stores.mongo_commands import (
+    Int8Scheme,
     VectorFormat,
     batched,
     bulk_write_failures,
@@ -53,6 +55,7 @@ from vectorsync.stores.mongo_commands import (
     vector_search_pipeline,
 )
 from vectorsync.stores.mongo_index import GONE, Info, converge
+from vectorsync.stores.quantization import Int8Calibration
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +146,9 @@ def create_collection(database: Database[Any], name: str, where: str, *secrets: 
 class MongoStore(VectorStore):
     """Chunks in one MongoDB collection, searched through an Atlas `vectorSearch` index.
 
+    `int8_scheme="calibrated"` stores int8 vectors quantised with per-dimension ranges, calibrated on the
+    collection's first write and kept in `<collection>_calibration` for every later write and query.
+
     >>> store = MongoStore("mongodb+srv://user:pass@cluster.example.net", "vectorsync", "chunks")
     >>> store.ensure_index(IndexSpec("vector_index", dimensions=384, filter_fields=("source",)))
     """
@@ -157,6 +163,7 @@ class MongoStore(VectorStore):
         *,
         vector_field: str = "embedding",
         vector_format: VectorFormat = "float32",
+        int8_scheme: Int8Scheme = "per_vector",
         index_name: str = "vector_index",
         write_batch: int = 500,
         client: MongoClient[dict[str, Any]] | None = None,
@@ -168,6 +175,7 @@ class MongoStore(VectorStore):
         self.database = database
         self.vector_field = vector_field
         self.vector_format = vector_format
+        self.int8_scheme = int8_scheme
         self.index_name = index_name
         self.write_batch = write_batch
         self._where = f"{database}.{collection}"
@@ -186,6 +194,8 @@ class MongoStore(VectorStore):
         self._filter_fields: tuple[str, ...] | None = None
         self._dimensions: int | None = None
         self._document_index = False
+        self._calibration: Int8Calibration | None = None
+        self._calibration_checked = False
 
     @classmethod
     def from_settings(cls, settings: Settings, client: MongoClient[dict[str, Any]] | None = None) -> MongoStore:
@@ -197,6 +207,7 @@ class MongoStore(VectorStore):
             settings.mongodb_database,
             settings.mongodb_collection,
             vector_format=settings.vector_format,
+            int8_scheme=settings.int8_scheme,
             index_name=settings.index_name,
             client=client,
         )
@@ -209,6 +220,7 @@ class MongoStore(VectorStore):
             collection,
             vector_field=self.vector_field,
             vector_format=self.vector_format,
+            int8_scheme=self.int8_scheme,
             index_name=self.index_name,
             write_batch=self.write_batch,
             client=self._client,
@@ -235,6 +247,7 @@ class MongoStore(VectorStore):
             raise StoreError(f"vectors of chunks {bad[:5]} hold NaN or infinity; nothing was written to {self._where}")
         self._check_dimensions(int(vectors.shape[1]), model)
         self._ensure_document_index()
+        calibration = self._write_calibration(vectors, model)
         now = datetime.now(UTC)
         for batch in batched(range(len(chunks)), self.write_batch):
             docs = [
@@ -245,6 +258,7 @@ class MongoStore(VectorStore):
                     updated_at=now,
                     vector_field=self.vector_field,
                     vector_format=self.vector_format,
+                    calibration=calibration,
                 )
                 for i in batch
             ]
@@ -291,7 +305,7 @@ class MongoStore(VectorStore):
             doc = self.collection.find_one({"_id": chunk_id}, {self.vector_field: 1, "dimensions": 1})
         if doc is None or self.vector_field not in doc:
             return None
-        return decode_vector(doc[self.vector_field], doc.get("dimensions"))
+        return decode_vector(doc[self.vector_field], doc.get("dimensions"), self._read_calibration())
 
     def ensure_index(
         self, spec: IndexSpec, timeout_s: float = 300.0, update: bool = False, model: str | None = None
@@ -329,7 +343,7 @@ class MongoStore(VectorStore):
         exact: bool = False,
     ) -> list[Hit]:
         pipeline = vector_search_pipeline(
-            encode_vector(vector, self.vector_format),
+            encode_vector(vector, self.vector_format, self._query_calibration()),
             index=self.index_name,
             path=self.vector_field,
             k=k,
@@ -396,6 +410,43 @@ class MongoStore(VectorStore):
     def _dead_letter_collection(self) -> Collection[dict[str, Any]]:
         name = f"{self.collection.name}_dead_letters"
         return self.collection.database.get_collection(name, codec_options=self.collection.codec_options)
+
+    def _write_calibration(self, vectors: np.ndarray, model: str) -> Int8Calibration | None:
+        """The ranges this write quantises with: the stored ones, or ones from `vectors` on a first calibrated write."""
+        if self.vector_format != "int8" or self.int8_scheme != "calibrated":
+            self._read_calibration()
+            return None
+        if self._calibration is None or self._calibration.model != model:
+            with self._errors("calibrate int8 vectors"):
+                self._calibration = calibrate(self.collection, self.vector_field, vectors, model)
+            self._calibration_checked = True
+        return self._calibration
+
+    def _query_calibration(self) -> Int8Calibration | None:
+        """The ranges a query is quantised with; a calibrated collection with nothing written yet has none to use."""
+        calibration = self._read_calibration()
+        if calibration is None and self.vector_format == "int8" and self.int8_scheme == "calibrated":
+            raise StoreError(
+                f"{self._where} holds no int8 calibration ({calibration_collection(self.collection).full_name}): "
+                "nothing was written with VECTORSYNC_INT8_SCHEME=calibrated yet; run vectorsync run first, or set "
+                "VECTORSYNC_INT8_SCHEME=per_vector if its vectors were written that way"
+            )
+        return calibration
+
+    def _read_calibration(self) -> Int8Calibration | None:
+        """The stored int8 ranges (read once); refuses a collection quantised by the other int8 scheme."""
+        if self.vector_format != "int8":
+            return None
+        if not self._calibration_checked:
+            with self._errors("read the int8 calibration"):
+                self._calibration = read_calibration(self.collection, self.vector_field)
+            self._calibration_checked = True
+        if self._calibration is not None and self.int8_scheme != "calibrated":
+            raise StoreError(
+                f"{self._where} holds int8 vectors quantised with calibrated ranges "
+                f"({calibration_collection(self.collection).full_name}): set VECTORSYNC_INT8_SCHEME=calibrated"
+            )
+        return self._calibration
 
     def _check_dimensions(self, dimensions: int, model: str) -> None:
         if self._dimensions is None:

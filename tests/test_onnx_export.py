@@ -97,8 +97,10 @@ def test_export_runs_attention_and_layer_norms_in_onnx_runtime_fused_int8_kernel
     # all-MiniLM-L6-v2 has 6 layers: one quantised attention and two skip layer norms each.
     assert operators["QAttention"] == 6 and operators["SkipLayerNormalization"] == 12
     assert operators["Softmax"] == 0
-    # Activations are quantised with the scales calibrated at export, never by their range in a batch.
+    # Activations are quantised with the scales calibrated at export, never by their range in a batch, and the
+    # other matrix products stay single int8 kernels.
     assert operators["QuantizeLinear"] == 24 and operators["DynamicQuantizeLinear"] == 0
+    assert operators["MatMulIntegerToFloat"] == 18 and operators["MatMulInteger"] == 0
 
 
 @needs_onnx

@@ -97,6 +97,53 @@ def fix_activation_scales(graph: onnx.ModelProto, ranges: dict[str, tuple[float,
     graph.graph.node.extend(nodes)
 
 
+def fuse_integer_matmuls(graph: onnx.ModelProto) -> None:
+    """Merge each `MatMulInteger -> Cast -> Mul(a_scale * b_scale)` of `graph` into one `MatMulIntegerToFloat`.
+
+    ONNX Runtime makes this fusion itself only while the activation scale comes from a node: once it is a
+    constant, its product with the weight scale is folded first and the pattern no longer matches, which left
+    the matrix products 1.5x slower.
+    """
+    import onnx
+
+    producers = {output: node for node in graph.graph.node for output in node.output}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+
+    def only_consumer(name: str, op_type: str) -> onnx.NodeProto | None:
+        found = consumers.get(name, [])
+        return found[0] if len(found) == 1 and found[0].op_type == op_type else None
+
+    replaced: dict[str, onnx.NodeProto] = {}
+    dropped: set[str] = set()
+    for node in graph.graph.node:
+        quantize = producers.get(node.input[0])
+        cast = only_consumer(node.output[0], "Cast") if node.op_type == "MatMulInteger" else None
+        rescale = only_consumer(cast.output[0], "Mul") if cast else None
+        if quantize is None or quantize.op_type != "QuantizeLinear" or cast is None or rescale is None:
+            continue
+        scales = producers.get(rescale.input[1])
+        if scales is None or scales.op_type != "Mul" or only_consumer(scales.output[0], "Mul") is None:
+            continue
+        if not all((node.name, cast.name, rescale.name, scales.name)):  # nodes are told apart by name
+            continue
+        activation_scale = quantize.input[1]
+        weight_scale = scales.input[1] if scales.input[0] == activation_scale else scales.input[0]
+        replaced[node.name] = onnx.helper.make_node(
+            "MatMulIntegerToFloat",
+            [node.input[0], node.input[1], activation_scale, weight_scale, *node.input[2:4]],
+            [rescale.output[0]],
+            name=node.name,
+            domain="com.microsoft",
+        )
+        dropped.update((cast.name, rescale.name, scales.name))
+    nodes = [replaced.get(node.name, node) for node in graph.graph.node if node.name not in dropped]
+    del graph.graph.node[:]
+    graph.graph.node.extend(nodes)
+
+
 def calibrate(float_graph: Path, int8_graph: Path, tokenize: Callable[[list[str]], dict[str, np.ndarray]]) -> None:
     """Rewrite `int8_graph` in place with activation scales calibrated on the built-in sample through `float_graph`.
 
@@ -108,4 +155,5 @@ def calibrate(float_graph: Path, int8_graph: Path, tokenize: Callable[[list[str]
     texts = calibration_texts()
     feeds = (tokenize([texts[i] for i in group]) for group in padded_batches([len(t) for t in texts], 16, 4_096))
     fix_activation_scales(model, activation_ranges(float_graph, list(dict.fromkeys(dynamic_activations(model))), feeds))
+    fuse_integer_matmuls(model)
     onnx.save(model, str(int8_graph))

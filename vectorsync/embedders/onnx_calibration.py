@@ -2,9 +2,9 @@
 
 Dynamic quantisation scales each activation tensor by its range in the batch at hand, padding included, so a
 text's vector moved with the texts batched beside it. Here every `DynamicQuantizeLinear` of the int8 graph
-becomes a `QuantizeLinear` with a constant scale and zero point: the range its input takes over a fixed sample
-of texts (`calibration.txt`), each run alone through the float graph. The int8 kernels (`QAttention`,
-`MatMulInteger`) stay those of the dynamic graph, which static QDQ quantisation cannot keep for fused attention.
+becomes a `QuantizeLinear` with a constant scale and zero point: the range its input takes at the real tokens
+of a fixed sample of texts (`calibration.txt`) run through the float graph. The int8 kernels (`QAttention`,
+integer matrix products) stay those of the dynamic graph; static QDQ quantisation cannot keep fused attention.
 """
 
 from __future__ import annotations

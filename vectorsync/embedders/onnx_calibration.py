@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 CALIBRATION_FILE = Path(__file__).with_name("calibration.txt")
 # Runs of this many consecutive sample lines make paragraphs: medium texts and ones the model truncates.
 PARAGRAPH_LINES = (4, 16)
+# The sample runs in batches of similar length; padded positions are left out of the ranges, so only speed varies.
+BATCH_TEXTS, BATCH_CHARS = 16, 4_096
 
 
 def calibration_texts() -> list[str]:
@@ -147,13 +149,14 @@ def fuse_integer_matmuls(graph: onnx.ModelProto) -> None:
 def calibrate(float_graph: Path, int8_graph: Path, tokenize: Callable[[list[str]], dict[str, np.ndarray]]) -> None:
     """Rewrite `int8_graph` in place with activation scales calibrated on the built-in sample through `float_graph`.
 
-    `tokenize` turns texts into the graph's padded, truncated inputs; the sample runs in batches of similar length.
+    `tokenize` turns texts into the graph's padded, truncated inputs.
     """
     import onnx
 
     model = onnx.load(str(int8_graph))
     texts = calibration_texts()
-    feeds = (tokenize([texts[i] for i in group]) for group in padded_batches([len(t) for t in texts], 16, 4_096))
+    groups = padded_batches([len(text) for text in texts], BATCH_TEXTS, BATCH_CHARS)
+    feeds = (tokenize([texts[i] for i in group]) for group in groups)
     fix_activation_scales(model, activation_ranges(float_graph, list(dict.fromkeys(dynamic_activations(model))), feeds))
     fuse_integer_matmuls(model)
     onnx.save(model, str(int8_graph))

@@ -6,6 +6,7 @@ loop and the informational process pool time the first `--sample` chunks only (t
 
     python -m benchmarks.embed_throughput                 # 5,000 chunks, torch and ONNX int8
     python -m benchmarks.embed_throughput --chunks 500 --rounds 3 --variants encode,flow
+    python -m benchmarks.embed_throughput --variants encode,encode-onnx,encode-onnx-dynamic,encode-openvino
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks import measure
+from benchmarks import int8_variants, measure
 from benchmarks.corpus import chunk_texts, documents_for_chunks, write_jsonl
 
 if TYPE_CHECKING:
     from vectorsync.sources import LoadOptions
 
 VARIANTS = ("encode", "naive", "flow", "encode-onnx", "flow-onnx", "encode-pool")
+# Int8 encoders set beside vectorsync's (benchmarks/int8_variants.py), run only when named in --variants.
+INT8_VARIANTS = ("encode-onnx-dynamic", "encode-openvino")
 SAMPLED = {"naive", "encode-pool"}
 
 
@@ -31,13 +34,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chunks", type=int, default=5_000, help="chunks to embed (default 5,000)")
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds; the best of each variant counts")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {VARIANTS}")
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help=f"comma-separated, from {VARIANTS + INT8_VARIANTS}"
+    )
     parser.add_argument("--sample", type=int, default=1_000, help="chunks for naive and encode-pool (0: all)")
     args = parser.parse_args()
     names = [name.strip() for name in args.variants.split(",") if name.strip()]
-    unknown = set(names) - set(VARIANTS)
+    unknown = set(names) - set(VARIANTS + INT8_VARIANTS)
     if unknown:
-        parser.error(f"unknown variants {sorted(unknown)}; choose from {VARIANTS}")
+        parser.error(f"unknown variants {sorted(unknown)}; choose from {VARIANTS + INT8_VARIANTS}")
 
     from vectorsync.chunking import chunker_for
     from vectorsync.embedders import build_embedder
@@ -127,6 +132,21 @@ def encode_onnx(texts: list[str], corpus: Path, work: Path, batch_size: int) -> 
     return run
 
 
+def int8_runner(
+    build: Callable[[str], int8_variants.Encode],
+) -> Callable[[list[str], Path, Path, int], Callable[[], int]]:
+    """An int8 encoder of `benchmarks.int8_variants` alone, exported and loaded before timing."""
+
+    def prepare(texts: list[str], corpus: Path, work: Path, batch_size: int) -> Callable[[], int]:
+        from vectorsync.embedders.sentence_transformer import resolve_model_path
+
+        encode = build(resolve_model_path("all-MiniLM-L6-v2"))
+        encode(texts[:8])
+        return lambda: len(encode(texts))
+
+    return prepare
+
+
 def naive_loop(texts: list[str], corpus: Path, work: Path, batch_size: int) -> Callable[[], int]:
     """(b) one `encode` call and one LanceDB `add` per text, as a seed tutorial writes it."""
     import lancedb
@@ -190,6 +210,8 @@ RUNNERS: dict[str, Callable[[list[str], Path, Path, int], Callable[[], int]]] = 
     "encode-onnx": encode_onnx,
     "flow-onnx": flow_runner("onnx"),
     "encode-pool": encode_pool,
+    "encode-onnx-dynamic": int8_runner(int8_variants.dynamic_int8_encoder),
+    "encode-openvino": int8_runner(int8_variants.openvino_encoder),
 }
 
 

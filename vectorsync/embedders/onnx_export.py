@@ -1,10 +1,11 @@
 """Export a sentence-transformers model to ONNX with int8 weights, once per model and CPU family, cached on disk.
 
 sentence-transformers' own exporter needs `optimum`, whose releases do not load with transformers 5;
-`torch.onnx` and `onnxruntime.quantization` do the same job with the same recipe (dynamic quantisation,
-per-channel weights, as optimum's `AutoQuantizationConfig` presets), so no calibration data is needed.
-Between the two, ONNX Runtime's transformer optimizer fuses attention, layer norms and GELU into its own
-kernels (as optimum's O2 level), kept only where the fused graph gives the plain graph's vectors.
+`torch.onnx` and `onnxruntime.quantization` do the same job with optimum's weight recipe (per-channel int8
+weights, as its `AutoQuantizationConfig` presets). Between the two, ONNX Runtime's transformer optimizer fuses
+attention, layer norms and GELU into its own kernels (as optimum's O2 level), kept only where the fused graph
+gives the plain graph's vectors. Activation scales are then fixed from a built-in calibration sample
+(`onnx_calibration`), so a text's vector does not depend on the texts batched with it.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import platform
 import re
 import tempfile
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from vectorsync.embedders.onnx_calibration import calibrate
 from vectorsync.errors import EmbedderUnavailable
 
 if TYPE_CHECKING:
@@ -30,8 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 QuantizationTarget = Literal["avx512_vnni", "avx2", "arm64"]
-# Bumped when the export recipe changes, so older cached exports are not reused.
-RECIPE = 2
+# Bumped when the export recipe changes, so older cached exports are not reused and, through the embedder's
+# identity, vectors stored from them are re-embedded. 3: activation scales calibrated once, not per batch.
+RECIPE = 3
 OPSET = 17
 # The fused graph replaces the plain one only if every probe vector keeps this cosine to the plain one's.
 FUSION_MIN_COSINE = 0.9999
@@ -115,7 +119,9 @@ def export_int8(
             _export_fp32(model, fp32)
             probe = dict(model.tokenizer(list(PROBE_TEXTS), padding=True, return_tensors="np"))
             heads, hidden = _attention_shape(model)
-            _quantize(fused if _fuse(fp32, fused, probe, heads, hidden) else fp32, int8, target)
+            source = fused if _fuse(fp32, fused, probe, heads, hidden) else fp32
+            _quantize(source, int8, target)
+            calibrate(source, int8, partial(_tokenize, model))
         except (OSError, RuntimeError, ValueError) as exc:
             raise EmbedderUnavailable(f"cannot export model '{model_id}' to ONNX: {exc}; set backend=torch") from exc
         # Atomic: a process that races this one finds either no file or a whole one.
@@ -134,6 +140,14 @@ def _load_torch_model(model_path: str, revision: str | None) -> SentenceTransfor
         backend="torch",
         model_kwargs={"attn_implementation": "eager"},
     )
+
+
+def _tokenize(model: SentenceTransformer, texts: list[str]) -> dict[str, np.ndarray]:
+    """The graph's inputs for `texts`, padded and truncated as the encoder feeds them."""
+    features = model.tokenizer(
+        texts, padding=True, truncation=True, max_length=model.max_seq_length, return_tensors="np"
+    )
+    return {name: np.asarray(value, dtype=np.int64) for name, value in features.items()}
 
 
 def _export_fp32(model: SentenceTransformer, target: Path) -> None:
@@ -203,7 +217,10 @@ def _run_graph(graph: Path, feed: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def _quantize(source: Path, target: Path, cpu: QuantizationTarget) -> None:
-    """Dynamic int8 quantisation with per-channel weights; unsigned weights for AVX2, as optimum's presets."""
+    """Int8 quantisation, per-channel weights (unsigned for AVX2, as optimum's presets); `calibrate` fixes its scales.
+
+    The activations of this graph are still scaled per call, by their range in each batch.
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 

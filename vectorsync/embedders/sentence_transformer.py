@@ -14,6 +14,7 @@ import numpy as np
 
 from vectorsync.embedders.base import Embedder
 from vectorsync.embedders.onnx_export import (
+    RECIPE,
     QuantizationTarget,
     auto_backend,
     cpu_quantization_target,
@@ -128,9 +129,9 @@ class SentenceTransformerEmbedder(Embedder):
     @property
     def identity(self) -> str:
         dims = self.truncate_dim or "native"
-        # int8 vectors differ from float32 ones, and each CPU recipe quantises differently.
+        # int8 vectors differ from float32 ones, each CPU quantises differently, and so does each export recipe.
         if self.quantization:
-            runtime = f"int8:backend=onnx:cpu={self.quantization}"
+            runtime = f"int8:backend=onnx:cpu={self.quantization}:recipe={RECIPE}"
         else:
             runtime = "float16:backend=torch:cuda" if self.half else "float32:backend=torch"
         # A document prompt changes every stored vector; none leaves the identity as it was before prompts existed.

@@ -27,7 +27,7 @@ from vectorsync.errors import ConfigError, MigrationError
 from vectorsync.evaluation.beir import load_dataset
 from vectorsync.evaluation.gate import check_floor, on_table
 from vectorsync.jobs import EmbedNewData, Evaluate, MigrateModel
-from vectorsync.migration import Pointers, Serving, begin, in_force, pointers_for, read_serving
+from vectorsync.migration import Pointers, Serving, begin, in_force, pointers_for, read_serving, served_name
 from vectorsync.settings import Settings
 from vectorsync.summary import RunSummary
 
@@ -50,12 +50,12 @@ def migrate_model(job: MigrateModel = DEFAULT_JOB) -> dict[str, Any]:
     """Start, finish or roll back a model migration of the configured table; returns what serves afterwards."""
     started = time.perf_counter()
     settings = with_secret_blocks(job.settings())
-    pointers = pointers_for(settings)
+    pointers, name = pointers_for(settings), served_name(settings)
     with exclusive_target(settings.describe_store(), settings.data_dir / "locks"):
         if job.action == "finish":
-            result = outcome(finish_migration(pointers, settings.table), "finished")
+            result = outcome(finish_migration(pointers, name), "finished")
         elif job.action == "rollback":
-            result = outcome(roll_back_migration(pointers, settings.table), "rolled back")
+            result = outcome(roll_back_migration(pointers, name), "rolled back")
         else:
             result = start(job, settings, pointers)
     return {**result, "seconds": round(time.perf_counter() - started, 3)}
@@ -63,11 +63,12 @@ def migrate_model(job: MigrateModel = DEFAULT_JOB) -> dict[str, Any]:
 
 def start(job: MigrateModel, settings: Settings, pointers: Pointers) -> dict[str, Any]:
     """The recipe: (score both models) -> embed PATH with the new model into a candidate table -> switch to it."""
-    old = in_force(settings, read_serving(pointers, settings.table))
+    name = served_name(settings)
+    old = in_force(settings, read_serving(pointers, name))
     new = old.model_copy(update={"model": job.new_model.strip(), "dimensions": job.new_dimensions or None})
     require_a_change(old, new)
-    candidate = begin(pointers, settings.table, new.model_name, new.dimensions)
-    get_run_logger().info("migrating %s from %s to %s", settings.table, old.model_name, candidate.describe())
+    candidate = begin(pointers, name, new.model_name, new.dimensions)
+    get_run_logger().info("migrating %s from %s to %s", name, old.model_name, candidate.describe())
     try:
         comparison = score_both(job, old, new) if job.eval_dataset else None
         summary = RunSummary(
@@ -78,9 +79,9 @@ def start(job: MigrateModel, settings: Settings, pointers: Pointers) -> dict[str
             on_table(new, candidate.table),
             summary,
         )
-        switched = switch_serving(pointers, settings.table)
+        switched = switch_serving(pointers, name)
     except BaseException:
-        roll_back_migration(pointers, settings.table)  # the candidate is dropped; the old table never stopped serving
+        roll_back_migration(pointers, name)  # the candidate is dropped; the old table never stopped serving
         raise
     return {**outcome(switched, "switched"), "comparison": comparison, "run": summary.as_json()}
 
@@ -91,7 +92,7 @@ def require_a_change(old: Settings, new: Settings) -> None:
         raise ConfigError("migrate: name the model to migrate to (--model NEW; new_model in the job)")
     if (new.model_name, new.dimensions) == (old.model_name, old.dimensions):
         raise MigrationError(
-            f"{old.table} is already served by {old.model_name} at {old.dimensions or 'native'} dimensions; "
+            f"{served_name(old)} is already served by {old.model_name} at {old.dimensions or 'native'} dimensions; "
             "name another model or --dimensions"
         )
 
@@ -102,7 +103,7 @@ def score_both(job: MigrateModel, old: Settings, new: Settings) -> dict[str, Any
     dataset = load_dataset(job.eval_dataset)
     compared = compare_models(Evaluate(dataset=job.eval_dataset, models=labels), dataset, old, time.perf_counter())
     if job.floor:
-        check_floor(compared["models"][1], job.floor, f"{old.table} ({old.model_name})")
+        check_floor(compared["models"][1], job.floor, f"{served_name(old)} ({old.model_name})")
     return compared
 
 

@@ -105,15 +105,6 @@ def test_the_serving_model_is_in_force_and_a_different_configured_one_is_refused
         in_force(Settings(model=MINI, dimensions=128), read_serving(pointers, "chunks"))
 
 
-def test_a_migration_on_mongodb_is_refused_before_any_work_saying_why():
-    from vectorsync.migration import pointers_for
-
-    settings = Settings(mongodb_uri="mongodb://user:secret@localhost:27017")
-    with pytest.raises(ConfigError, match="switches LanceDB tables") as refused:
-        pointers_for(settings)
-    assert "secret" not in str(refused.value)
-
-
 # --- vectorsync migrate, on the real model, store and Prefect ----------------------------------------------------
 
 runner = Runner()

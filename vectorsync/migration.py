@@ -1,9 +1,10 @@
 """Blue/green model migration of one table: the new model's vectors are built beside the serving ones, then switched.
 
-The serving pointer (LanceDB's active.json) records which table serves a name and the model and dimensions its
-vectors were made with, so searches embed queries with the model of the table they search. A migration moves
-through two states kept in the same entry: `building` (the candidate table is being filled; the old one serves)
-and `switched` (the candidate serves; the old table is kept for `rollback` until `finish` drops it).
+The serving pointer (LanceDB's active.json, MongoDB's `vectorsync_serving` collection) records which table serves
+a name and the model and dimensions its vectors were made with, so searches embed queries with the model of the
+table they search. A migration moves through two states kept in the same entry: `building` (the candidate table is
+being filled; the old one serves) and `switched` (the candidate serves; the old table is kept for `rollback` until
+`finish` drops it).
 """
 
 from __future__ import annotations
@@ -81,13 +82,17 @@ class Serving:
 
 
 def pointers_for(settings: Settings) -> Pointers:
-    """The serving pointers of the store `settings` point at."""
+    """The serving pointers of the store `settings` point at: active.json, or MongoDB's `vectorsync_serving`."""
     if settings.store_kind == "mongodb":
-        raise ConfigError(
-            f"model migration switches LanceDB tables; {settings.describe_store()} is MongoDB, whose serving "
-            "pointer is not built yet: embed into a new collection (VECTORSYNC_MONGODB_COLLECTION) and switch by hand"
-        )
+        from vectorsync.stores.mongo_pointers import MongoPointers
+
+        return MongoPointers.from_settings(settings)
     return LancePointers(settings.data_dir / "lancedb")
+
+
+def served_name(settings: Settings) -> str:
+    """The name a migration moves: the configured LanceDB table, or MongoDB collection."""
+    return settings.mongodb_collection if settings.store_kind == "mongodb" else settings.table
 
 
 def read_serving(pointers: Pointers, name: str) -> Serving:
@@ -134,13 +139,11 @@ def in_force(settings: Settings, serving: Serving) -> Settings:
 
 
 def serving_settings(settings: Settings) -> Settings:
-    """The settings that search, run and info use: the serving table of `settings.table` and its model.
+    """The settings that search, run and info use: the serving table (or collection) of the name and its model.
 
     The pointer is read once, so the table searched and the model that embeds the query always belong together.
     """
-    if settings.store_kind == "mongodb":
-        return settings
-    return in_force(settings, read_serving(pointers_for(settings), settings.table))
+    return in_force(settings, read_serving(pointers_for(settings), served_name(settings)))
 
 
 def begin(pointers: Pointers, name: str, model: str, dimensions: int | None) -> Generation:

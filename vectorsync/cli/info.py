@@ -15,15 +15,17 @@ from vectorsync.errors import VectorsyncError
 @checked
 def info(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
     """Store, model, dimensions, chunk and source counts, index state, and a model migration under way."""
-    from vectorsync.migration import pointers_for, read_serving
+    from vectorsync.migration import pointers_for, read_serving, served_name
     from vectorsync.stores import open_store
 
     settings = require_settings()
     try:
         model, migration = settings.model_name, "none"
-        if settings.store_kind == "lancedb":  # the serving table, and the model its vectors were made with
-            serving = read_serving(pointers_for(settings), settings.table)
-            model, migration = serving.current.model or model, serving.describe_migration()
+        # the serving table (or collection), and the model its vectors were made with
+        serving = read_serving(pointers_for(settings), served_name(settings))
+        model, migration = serving.current.model or model, serving.describe_migration()
+        if settings.store_kind == "mongodb":  # LanceDB's open_store follows active.json itself
+            settings = settings.model_copy(update={"mongodb_collection": serving.current.table})
         with open_store(settings) as store:
             documents = store.documents()
             data: dict[str, Any] = {

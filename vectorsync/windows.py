@@ -1,7 +1,9 @@
 """Read a path's records in bounded windows, so that a run's memory does not grow with the corpus.
 
 A window closes after `max_records` records or `max_chars` characters of text, whichever comes first; a
-record is never split across windows, so every document is chunked and planned whole.
+record is never split across windows, so every document is chunked and planned whole. The first windows are
+smaller (FIRST_WINDOW_RECORDS, doubling up to `max_records`), so the model starts on the first vectors within
+a moment instead of waiting for a whole window to be read, tokenized and planned.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ from pathlib import Path
 
 from vectorsync.records import Record, Skip
 from vectorsync.sources import LoadOptions, discover, load_file, source_name
+
+# Records in the first window; each next window doubles it until it reaches the run's window size. Measured on
+# the int8 model (2 cores, 1,500 SciFact chunks), a full first window kept the model idle for 3.5 s of a 66 s run.
+FIRST_WINDOW_RECORDS = 64
 
 
 @dataclass
@@ -40,6 +46,7 @@ def read_windows(
 
 def _windows(found: Iterable[Path | Skip], options: LoadOptions, max_records: int, max_chars: int) -> Iterator[Window]:
     window = Window(1)
+    limit = min(FIRST_WINDOW_RECORDS, max_records)
     for file in found:
         if isinstance(file, Skip):  # a link loop, a pipe, a folder that cannot be listed
             window.skips.append(file)
@@ -51,8 +58,9 @@ def _windows(found: Iterable[Path | Skip], options: LoadOptions, max_records: in
                 continue
             window.records.append(item)
             window.chars += len(item.text)
-            if len(window.records) >= max_records or window.chars >= max_chars:
+            if len(window.records) >= limit or window.chars >= max_chars:
                 yield window
                 window = Window(window.number + 1)
+                limit = min(2 * limit, max_records)
     if window:
         yield window

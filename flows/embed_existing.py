@@ -35,6 +35,7 @@ from tasks.naming import job_field
 from tasks.reporting import BatchProgress, publish_summary
 from vectorsync.embedders import shared_embedder
 from vectorsync.jobs import EmbedExisting
+from vectorsync.memory import release_freed_memory
 from vectorsync.records import Hit
 from vectorsync.summary import RunSummary
 
@@ -83,6 +84,7 @@ def embed_existing(job: EmbedExisting = DEFAULT_JOB) -> dict[str, Any]:
                 summary.deleted += written.deleted
                 summary.dead_letters.extend(embedded.dead_letters)
             bar.advance(found.scanned)
+            release_freed_memory()  # the batch's documents and vectors are gone: keep RSS flat
             if found.done:
                 break
             after, number = found.records[-1].metadata["_id"], number + 1

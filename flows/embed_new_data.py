@@ -37,6 +37,7 @@ from vectorsync.embedders import shared_embedder
 from vectorsync.embedding import EmbeddedBatch
 from vectorsync.errors import IncompleteRun, VectorsyncError
 from vectorsync.jobs import EmbedNewData
+from vectorsync.memory import release_freed_memory
 from vectorsync.migration import serving_settings
 from vectorsync.planning import SeenDocuments, SyncPlan, batches, covered_prefix, documents_to_prune
 from vectorsync.records import Chunk
@@ -231,6 +232,7 @@ class StreamingRun:
         if letters or clean:
             record_dead_letters(letters, clean, self.settings)
         self._sample(pending.chunks, {letter.document for letter in letters})
+        release_freed_memory()  # the window's records, chunks and vectors are gone: keep RSS flat
 
     def _sample(self, chunks: list[Chunk], rejected: set[str | None]) -> None:
         """Keep a chunk of this window for the smoke test: a reservoir sample, so picks spread over the run."""

@@ -163,32 +163,22 @@ def begin(pointers: Pointers, name: str, model: str, dimensions: int | None) -> 
 
 def switch(pointers: Pointers, name: str) -> Serving:
     """Make the candidate serve `name`; the table it replaces is kept for rollback, an older one is dropped."""
-    dropped: list[str] = []
 
-    def serve_candidate(entry: dict[str, Any]) -> dict[str, Any]:
-        serving = serving_of(name, entry)
+    def serve_candidate(serving: Serving, entry: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if serving.migration is None or serving.migration.state != "building":
             raise MigrationError(f"{name}: no migration is building a candidate to switch to")
         candidate, old = serving.migration.candidate, serving.current
-        if serving.previous and serving.previous.table not in (old.table, candidate.table):
-            dropped.append(serving.previous.table)
-        return {
-            **_generation_keys(candidate, old),
-            "migration": {**entry["migration"], "state": "switched"},
-        }
+        previous = serving.previous
+        stale = [previous.table] if previous and previous.table not in (old.table, candidate.table) else []
+        return {**_generation_keys(candidate, old), "migration": {**entry["migration"], "state": "switched"}}, stale
 
-    entry = pointers.change(name, serve_candidate)
-    for table in dropped:
-        pointers.drop(table)
-    return serving_of(name, entry)
+    return _move(pointers, name, serve_candidate)
 
 
 def finish(pointers: Pointers, name: str) -> Serving:
     """End a switched migration: drop the table it replaced, which no rollback can serve any more."""
-    dropped: list[str] = []
 
-    def forget_previous(entry: dict[str, Any]) -> dict[str, Any]:
-        serving = serving_of(name, entry)
+    def forget_previous(serving: Serving, entry: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if serving.migration is None:
             raise MigrationError(f"{name}: no migration to finish; {serving.current.describe()} serves")
         if serving.migration.state != "switched":
@@ -196,32 +186,42 @@ def finish(pointers: Pointers, name: str) -> Serving:
                 f"{name}: the migration to {serving.migration.candidate.describe()} is still building; let it "
                 "switch, or stop it with vectorsync migrate --rollback"
             )
-        if serving.previous:
-            dropped.append(serving.previous.table)
-        return _generation_keys(serving.current, None)
+        return _generation_keys(serving.current, None), [serving.previous.table] if serving.previous else []
 
-    entry = pointers.change(name, forget_previous)
-    for table in dropped:
-        pointers.drop(table)
-    return serving_of(name, entry)
+    return _move(pointers, name, forget_previous)
 
 
 def rollback(pointers: Pointers, name: str) -> Serving:
     """Undo a migration: the table that served before serves again, and the candidate is dropped."""
-    dropped: list[str] = []
 
-    def restore(entry: dict[str, Any]) -> dict[str, Any]:
-        serving = serving_of(name, entry)
+    def restore(serving: Serving, entry: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if serving.migration is None:
             raise MigrationError(f"{name}: no migration to roll back; {serving.current.describe()} serves")
-        dropped.append(serving.migration.candidate.table)
+        dropped = [serving.migration.candidate.table]
         if serving.migration.state == "building":
-            return {key: value for key, value in entry.items() if key != "migration"}
+            return {key: value for key, value in entry.items() if key != "migration"}, dropped
         if serving.previous is None:
             raise MigrationError(f"{name}: the table that served before the migration is gone; nothing to restore")
-        return _generation_keys(serving.previous, None)
+        return _generation_keys(serving.previous, None), dropped
 
-    entry = pointers.change(name, restore)
+    return _move(pointers, name, restore)
+
+
+def _move(
+    pointers: Pointers, name: str, step: Callable[[Serving, dict[str, Any]], tuple[dict[str, Any], list[str]]]
+) -> Serving:
+    """Change `name`'s pointer by `step` (the new entry, and the tables it leaves unserved), then drop those tables.
+
+    Tables are dropped only after the pointer moved, and only those of the step that took effect: a pointer store
+    may call `step` again when another writer changed the entry first.
+    """
+    dropped: list[str] = []
+
+    def change(entry: dict[str, Any]) -> dict[str, Any]:
+        moved, dropped[:] = step(serving_of(name, entry), entry)
+        return moved
+
+    entry = pointers.change(name, change)
     for table in dropped:
         pointers.drop(table)
     return serving_of(name, entry)

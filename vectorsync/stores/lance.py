@@ -47,8 +47,9 @@ SCANNED_PER_CANDIDATE = 50
 MAX_REFINE_FACTOR = 20
 _SQL_IN_SLICE = 500
 # LanceDB's session caches, bounded: its default metadata cache kept a manifest per table version, and a run that
-# opens the table for each of its 1,000 writes grew by 560 MiB (a bound of 16 MiB kept it flat, at the same speed).
-METADATA_CACHE_BYTES = 32 << 20
+# opens the table for each of its 1,000 writes grew by 560 MiB. Even a 32 MiB bound filled only as the manifests
+# grew with the table: 8 MiB held a million-chunk run 35 MiB lower, at the same speed (benchmarks/scale.py).
+METADATA_CACHE_BYTES = 8 << 20
 INDEX_CACHE_BYTES = 256 << 20
 # Below this many rows a lookup scan costs less than keeping b-tree indexes on `document` and `id`.
 LOOKUP_INDEX_MIN_ROWS = 10_000

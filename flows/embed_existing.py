@@ -35,7 +35,7 @@ from tasks.naming import job_field
 from tasks.reporting import BatchProgress, publish_summary
 from vectorsync.embedders import shared_embedder
 from vectorsync.jobs import EmbedExisting
-from vectorsync.memory import release_freed_memory
+from vectorsync.memory import steady_heap
 from vectorsync.records import Hit
 from vectorsync.summary import RunSummary
 
@@ -67,7 +67,7 @@ def embed_existing(job: EmbedExisting = DEFAULT_JOB) -> dict[str, Any]:
 
     hits: list[Hit] = []
     loaded_before = shared_embedder(settings).loaded
-    with exclusive_target(summary.target, settings.data_dir / "locks"):
+    with exclusive_target(summary.target, settings.data_dir / "locks"), steady_heap() as heap:
         check_existing_dimensions(job)
         # One pass reads each document's text once: the counts come from it, the total only estimates progress.
         bar = BatchProgress(estimate_documents(job), label="documents read", tasks_report=False)
@@ -84,7 +84,7 @@ def embed_existing(job: EmbedExisting = DEFAULT_JOB) -> dict[str, Any]:
                 summary.deleted += written.deleted
                 summary.dead_letters.extend(embedded.dead_letters)
             bar.advance(found.scanned)
-            release_freed_memory()  # the batch's documents and vectors are gone: keep RSS flat
+            heap.window_done()  # the batch's documents and vectors are gone: keep RSS flat
             if found.done:
                 break
             after, number = found.records[-1].metadata["_id"], number + 1

@@ -37,7 +37,7 @@ from vectorsync.embedders import shared_embedder
 from vectorsync.embedding import EmbeddedBatch
 from vectorsync.errors import IncompleteRun, VectorsyncError
 from vectorsync.jobs import EmbedNewData
-from vectorsync.memory import release_freed_memory
+from vectorsync.memory import RunHeap, steady_heap
 from vectorsync.migration import serving_settings
 from vectorsync.planning import SeenDocuments, SyncPlan, batches, covered_prefix, documents_to_prune
 from vectorsync.records import Chunk
@@ -107,10 +107,11 @@ def embed_and_write(job: EmbedNewData, settings: Settings, summary: RunSummary) 
         logger.info("embedding %s into %s with %s", job.path, settings.describe_store(), summary.model)
         loaded_before = shared_embedder(settings).loaded
         check_target_dimensions(settings, allow_index_rebuild=job.update_index)
-        run = StreamingRun(job, settings, summary)
-        for window in windows:
-            run.submit(window)
-        run.finish()
+        with steady_heap() as heap:
+            run = StreamingRun(job, settings, summary, heap)
+            for window in windows:
+                run.submit(window)
+            run.finish()
 
         if job.prune:
             gone = documents_to_prune(
@@ -149,6 +150,7 @@ class StreamingRun:
     job: EmbedNewData
     settings: Settings
     summary: RunSummary
+    heap: RunHeap
     seen: SeenDocuments = field(default_factory=SeenDocuments)
     failed_files: set[str] = field(default_factory=set)
     samples: list[Chunk] = field(default_factory=list)
@@ -232,7 +234,7 @@ class StreamingRun:
         if letters or clean:
             record_dead_letters(letters, clean, self.settings)
         self._sample(pending.chunks, {letter.document for letter in letters})
-        release_freed_memory()  # the window's records, chunks and vectors are gone: keep RSS flat
+        self.heap.window_done()  # the window's records, chunks and vectors are gone: keep RSS flat
 
     def _sample(self, chunks: list[Chunk], rejected: set[str | None]) -> None:
         """Keep a chunk of this window for the smoke test: a reservoir sample, so picks spread over the run."""

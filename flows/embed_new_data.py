@@ -22,7 +22,7 @@ from prefect.futures import PrefectFuture
 from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from tasks.embedding import embed_batch
+from tasks.embedding import WrittenBatch, embed_batch
 from tasks.indexing import check_target_dimensions, ensure_vector_index
 from tasks.inputs import as_is
 from tasks.locking import exclusive_target
@@ -31,10 +31,9 @@ from tasks.planning import plan_chunks
 from tasks.reporting import BatchProgress, publish_summary
 from tasks.secrets import with_secret_blocks
 from tasks.smoke import smoke_test
-from tasks.writing import delete_stale_chunks, prune_documents, record_dead_letters, write_batch
+from tasks.writing import delete_stale_chunks, prune_documents, record_dead_letters
 from vectorsync import progress
 from vectorsync.embedders import shared_embedder
-from vectorsync.embedding import EmbeddedBatch
 from vectorsync.errors import IncompleteRun, VectorsyncError
 from vectorsync.jobs import EmbedNewData
 from vectorsync.memory import RunHeap, steady_heap
@@ -134,8 +133,7 @@ class _Pending:
     window: Window
     planning: PrefectFuture[tuple[list[Chunk], SyncPlan]] | None
     chunks: list[Chunk] = field(default_factory=list)
-    embeds: list[PrefectFuture[EmbeddedBatch]] = field(default_factory=list)
-    writes: list[PrefectFuture[int]] = field(default_factory=list)
+    batches: list[PrefectFuture[WrittenBatch]] = field(default_factory=list)
     dispatched: bool = False
 
 
@@ -202,9 +200,7 @@ class StreamingRun:
         for batch in batches(plan.to_embed, self.settings.task_batch_size):
             self._batches += 1
             replacing = frozenset(c.id for c in batch if c.id in plan.replacing)
-            pending.embeds.append(embed_batch.submit(as_is(batch), self.settings, self._batches))
-            write = write_batch.submit(pending.embeds[-1], self.settings, as_is(replacing), self._batches)  # type: ignore[call-overload]
-            pending.writes.append(write)
+            pending.batches.append(embed_batch.submit(as_is(batch), self.settings, as_is(replacing), self._batches))
         self._progress.expect(len(plan.to_embed))
 
     def _read(self, window: Window) -> None:
@@ -222,11 +218,11 @@ class StreamingRun:
     def _complete(self, pending: _Pending) -> None:
         self._dispatch(pending)
         rejected: list[DeadLetter] = []
-        for embedding, write in zip(pending.embeds, pending.writes, strict=True):
-            batch = embedding.result()  # first: a failed embedding raises its own error, not its write's "not run"
-            self.summary.embedded += write.result()
+        for future in pending.batches:
+            batch = future.result()
+            self.summary.embedded += batch.written
             rejected.extend(batch.dead_letters)
-            self._progress.advance(len(batch.chunks) + len(batch.dead_letters))
+            self._progress.advance(batch.embedded + len(batch.dead_letters))
         self.summary.add_dead_letters(rejected)
         letters = [DeadLetter(s.source, s.reason, s.location) for s in pending.window.skips] + rejected
         self._problems |= {letter.source for letter in letters}

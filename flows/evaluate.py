@@ -31,7 +31,7 @@ from tasks.locking import exclusive_target
 from tasks.naming import job_field
 from tasks.planning import plan_chunks
 from tasks.reporting import BatchProgress
-from tasks.writing import delete_stale_chunks, prune_documents, record_dead_letters, write_batch
+from tasks.writing import delete_stale_chunks, prune_documents, record_dead_letters
 from vectorsync.embedders import shared_embedder
 from vectorsync.evaluation.beir import BeirDataset, load_dataset
 from vectorsync.evaluation.comparison import comparison_row, parse_model_choice
@@ -151,13 +151,12 @@ def embed_corpus(dataset: BeirDataset, settings: Settings, long_text: LongText) 
         chunks, plan = plan_whole_records(as_is(records), settings, label=dataset.name)
     work = batches(plan.to_embed, settings.task_batch_size)
     bar = BatchProgress(len(plan.to_embed))
-    writes, letters = [], []
+    written, letters = 0, []
     for number, batch in enumerate(work, 1):
-        embedded = embed_batch(as_is(batch), settings, number)
-        writes.append(write_batch.submit(embedded, settings, as_is(plan.replacing), number))
-        letters.extend(embedded.dead_letters)
+        done = embed_batch(as_is(batch), settings, as_is(plan.replacing), number)
+        written += done.written
+        letters.extend(done.dead_letters)
         bar.advance(len(batch))
-    written = sum(write.result() for write in writes)
     delete_stale_chunks(plan.stale_ids, settings)
     prune_documents(sorted(set(shared_store(settings).documents()) - {r.id for r in records}), settings)
     if letters:

@@ -1,43 +1,13 @@
-"""Tasks that change the store: idempotent upserts, stale-chunk deletes, pruning, dead letters."""
+"""Tasks that change the store beside the batches' writes: stale-chunk deletes, pruning, dead letters."""
 
 from __future__ import annotations
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import task_run
 
 from tasks.retrying import BACKOFF, JITTER, retry_transient
-from vectorsync.embedders import shared_embedder
-from vectorsync.embedding import EmbeddedBatch
 from vectorsync.settings import Settings
 from vectorsync.stores import DeadLetter, shared_store
-
-
-@task(
-    name="write-batch",
-    task_run_name="write-batch-{number}",
-    retries=3,
-    retry_delay_seconds=BACKOFF,
-    retry_jitter_factor=JITTER,
-    retry_condition_fn=retry_transient,
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
-def write_batch(batch: EmbeddedBatch, settings: Settings, stored: frozenset[str] = frozenset(), number: int = 1) -> int:
-    """Write a batch's chunks and vectors keyed by chunk id, so a repeated write changes nothing.
-
-    Chunks the plan found unstored are appended on the first attempt; `stored` ids, and every chunk of a
-    retry (whose first attempt may have half-landed), are upserted.
-    """
-    store, model = shared_store(settings), shared_embedder(settings).identity
-    new = [] if task_run.run_count > 1 else [i for i, chunk in enumerate(batch.chunks) if chunk.id not in stored]
-    old = sorted(set(range(len(batch.chunks))) - set(new))
-    written = 0
-    for rows, append in ((new, True), (old, False)):
-        if rows:
-            written += store.upsert([batch.chunks[i] for i in rows], batch.vectors[rows], model, new=append)
-    get_run_logger().debug("wrote batch %d: %d chunks", number, written)
-    return written
 
 
 @task(

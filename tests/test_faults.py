@@ -77,6 +77,18 @@ def test_transient_store_fault_heals_by_retry(data_dir, corpus):
         assert store.count() == 4
 
 
+def test_a_failed_write_is_retried_without_running_the_model_again(data_dir, corpus):
+    settings = Settings()
+    counting = FlakyEmbedder()
+    register_embedder(settings, counting)
+    register_store(settings, FlakyStore(settings.data_dir / "lancedb", failures=1))
+    summary = embed_new_data(EmbedNewData(path=str(corpus)))
+    assert summary["embedded"] == 4
+    assert counting.calls == 1, "the retry takes the batch's vectors from the run's memo"
+    with open_store(settings) as store:
+        assert store.count() == 4
+
+
 def test_poison_record_is_dead_lettered_and_the_batch_goes_on(data_dir, corpus):
     (corpus / "poison.txt").write_text("This line carries a POISON token the model refuses.")
     poisoned = FlakyEmbedder()

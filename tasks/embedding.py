@@ -22,7 +22,7 @@ from vectorsync.embedders import shared_embedder
 from vectorsync.embedding import EmbeddedBatch
 from vectorsync.records import Chunk
 from vectorsync.settings import Settings
-from vectorsync.stores import DeadLetter, shared_store
+from vectorsync.stores import DeadLetter, VectorStore, shared_store
 
 
 class WrittenBatch:
@@ -67,7 +67,7 @@ def embed_batch(
         on_progress=lambda done: progress.advance("embedding", done),
         slice_size=4 * settings.batch_size,
     )
-    written = write_embedded(batch, settings, stored, retry=task_run.run_count > 1)
+    written = write_embedded(batch, shared_store(settings), embedder.identity, stored, retry=task_run.run_count > 1)
     get_run_logger().info(
         "embedded batch %d: %d chunks%s",
         number,
@@ -77,13 +77,12 @@ def embed_batch(
     return WrittenBatch(len(batch.chunks), written, batch.dead_letters)
 
 
-def write_embedded(batch: EmbeddedBatch, settings: Settings, stored: frozenset[str], retry: bool) -> int:
-    """Write a batch's chunks and vectors keyed by chunk id, so a repeated write changes nothing.
+def write_embedded(batch: EmbeddedBatch, store: VectorStore, model: str, stored: frozenset[str], retry: bool) -> int:
+    """Write a batch's chunks and vectors (embedded by `model`) keyed by chunk id, so a repeated write changes nothing.
 
     Chunks not in `stored` are appended on a first attempt; `stored` ids, and every chunk of a retry (whose
     first attempt may have half-landed), are upserted.
     """
-    store, model = shared_store(settings), shared_embedder(settings).identity
     new = [] if retry else [i for i, chunk in enumerate(batch.chunks) if chunk.id not in stored]
     old = sorted(set(range(len(batch.chunks))) - set(new))
     written = 0
